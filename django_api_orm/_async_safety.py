@@ -1,0 +1,28 @@
+"""Refuse blocking calls inside a running event loop, as Django's ORM does."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from django.core.exceptions import SynchronousOnlyOperation
+
+__all__ = ["ensure_sync_allowed"]
+
+
+def ensure_sync_allowed(what: str, twin: str) -> None:
+    """Raise SynchronousOnlyOperation naming ``twin`` if an event loop runs in this thread.
+
+    ``DJANGO_ALLOW_ASYNC_UNSAFE`` lifts the check, as it does for Django's ORM (notebooks).
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    if os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE"):
+        return
+    raise SynchronousOnlyOperation(
+        f"{what}() blocks on network I/O and was called from a running event loop. "
+        f"Use `await ...{twin}()` in async code, or wrap the sync call in "
+        "asgiref.sync.sync_to_async."
+    )

@@ -1,0 +1,81 @@
+"""What a plan exchanges with a driver: requests, responses and the effects it yields."""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias, TypeVar
+
+from .. import exceptions
+
+__all__ = ["Gather", "Plan", "Request", "Response", "Send", "Sleep"]
+
+T = TypeVar("T")
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One HTTP request, relative to the service's base URL unless ``url`` is absolute."""
+
+    method: str
+    url: str
+    params: Sequence[tuple[str, str]] = ()
+    json: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, value in self.headers.items():
+            if any(ch in name or ch in value for ch in "\r\n\x00"):
+                raise exceptions.UnsafeRequestError(
+                    f"Refusing to send header {name!r}: CR, LF or NUL in a header would let "
+                    "input inject headers."
+                )
+
+    @property
+    def idempotent(self) -> bool:
+        """Safe to send twice: an idempotent method, or a POST carrying an Idempotency-Key."""
+        if self.method in IDEMPOTENT_METHODS:
+            return True
+        return any(name.lower() == "idempotency-key" for name in self.headers)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A response as the core sees it: status, lower-case headers and the raw body."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+    method: str
+    url: str
+    http_version: str = "HTTP/1.1"
+    elapsed: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Effect: send ``request`` once; the driver answers a Response or a RequestError."""
+
+    request: Request
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Effect: wait ``seconds`` (``time.sleep`` or ``asyncio.sleep``); the driver answers None."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Gather:
+    """Effect: run sub-plans; the async driver runs them concurrently (bounded), the sync
+    driver in order. The driver answers the list of their results, in order."""
+
+    plans: Sequence[Plan[Any]]
+
+
+Effect: TypeAlias = Send | Sleep | Gather
+SendResult: TypeAlias = Response | exceptions.RequestError
+Plan: TypeAlias = Generator[Effect, Any, T]

@@ -1,0 +1,113 @@
+"""What a queryset asks for, independent of any API: conditions, ordering and a slice."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from django.core.exceptions import FieldError
+from django.db.models import Q
+
+__all__ = ["LOOKUPS", "Condition", "FieldSpec", "RemoteQuery", "parse_lookup"]
+
+LOOKUPS = frozenset(
+    {
+        "exact",
+        "iexact",
+        "in",
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+        "contains",
+        "icontains",
+        "startswith",
+        "istartswith",
+        "endswith",
+        "iendswith",
+        "isnull",
+        "range",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """What the core needs to know of a schema field to express lookups on it."""
+
+    name: str
+    nullable: bool = False
+    is_bool: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One lookup, e.g. ``year__gte=1990`` → ``Condition("year", "gte", 1990)``."""
+
+    field: str
+    lookup: str
+    value: Any
+
+
+def parse_lookup(keyword: str, value: Any, fields: Mapping[str, FieldSpec], pk: str) -> Condition:
+    """Split ``field__lookup`` and check it against the schema, like Django's FieldError."""
+    name, _, lookup = keyword.partition("__")
+    if name == "pk":
+        name = pk
+    lookup = lookup or "exact"
+    if name not in fields:
+        choices = ", ".join(sorted(fields))
+        raise FieldError(f"Cannot resolve keyword {name!r} into field. Choices are: {choices}")
+    if lookup not in LOOKUPS:
+        raise FieldError(
+            f"Unsupported lookup {lookup!r} for field {name!r}; "
+            f"supported lookups are: {', '.join(sorted(LOOKUPS))}."
+        )
+    if lookup == "exact" and value is None:
+        return Condition(name, "isnull", True)
+    return Condition(name, lookup, value)
+
+
+@dataclass(frozen=True)
+class RemoteQuery:
+    """An immutable description of a list query; every queryset method returns a new one."""
+
+    where: Q = field(default_factory=Q)
+    ordering: tuple[str, ...] = ()
+    low: int = 0
+    high: int | None = None
+    extra_params: tuple[tuple[str, str], ...] = ()
+
+    def add_q(self, q: Q) -> RemoteQuery:
+        """AND ``q`` onto the conditions."""
+        return replace(self, where=self.where & q if self.where else q)
+
+    def with_ordering(self, fields: Sequence[str]) -> RemoteQuery:
+        """Replace the ordering, like ``order_by()``."""
+        return replace(self, ordering=tuple(fields))
+
+    def with_params(self, params: Mapping[str, Any]) -> RemoteQuery:
+        """Add raw query parameters the dialect passes through unchanged."""
+        extra = tuple((k, str(v)) for k, v in params.items())
+        return replace(self, extra_params=self.extra_params + extra)
+
+    @property
+    def is_sliced(self) -> bool:
+        """True once a slice limits the rows."""
+        return self.low != 0 or self.high is not None
+
+    def sliced(self, start: int | None, stop: int | None) -> RemoteQuery:
+        """Narrow the slice the way Django's ``Query.set_limits`` does (relative to it)."""
+        low, high = self.low, self.high
+        if stop is not None:
+            high = min(high, low + stop) if high is not None else low + stop
+        if start is not None:
+            low = min(low + start, high) if high is not None else low + start
+        return replace(self, low=low, high=high)
+
+    def reversed(self, pk: str) -> RemoteQuery:
+        """The same rows in the opposite order (unordered means ordered by pk)."""
+        ordering = self.ordering or (pk,)
+        flipped = tuple(f[1:] if f.startswith("-") else f"-{f}" for f in ordering)
+        return replace(self, ordering=flipped)

@@ -1,0 +1,142 @@
+"""Reading responses: JSON bodies, the server's error message and field errors, typed errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from .. import exceptions
+from .messages import Response
+from .urls import redact_url
+
+__all__ = ["error_for", "parse_json", "parse_retry_after"]
+
+_STATUS_ERRORS: dict[int, type[exceptions.HTTPStatusError]] = {
+    400: exceptions.ValidationError,
+    401: exceptions.AuthenticationError,
+    403: exceptions.PermissionDenied,
+    404: exceptions.NotFound,
+    409: exceptions.Conflict,
+    422: exceptions.ValidationError,
+    429: exceptions.RateLimited,
+}
+_MESSAGE_KEYS = ("detail", "message", "error_description", "error", "title", "msg")
+_MAX_MESSAGE = 300
+
+
+def parse_json(response: Response, *, service: str = "") -> Any:
+    """The decoded JSON body, or :class:`ResponseError` naming what arrived instead."""
+    if not response.content.strip():
+        return None
+    try:
+        return json.loads(response.content)
+    except (UnicodeDecodeError, ValueError):
+        content_type = response.headers.get("content-type", "no content type")
+        raise exceptions.ResponseError(
+            f"Expected a JSON body but got {content_type!r}: {_snippet(response.content)!r}",
+            method=response.method,
+            url=redact_url(response.url),
+            service=service,
+            status_code=response.status_code,
+        ) from None
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """``Retry-After`` in seconds (delta-seconds or an HTTP date), or None."""
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def error_for(response: Response, *, service: str = "") -> exceptions.HTTPStatusError:
+    """The typed error for a 4xx/5xx response, with the server's message and field errors."""
+    status = response.status_code
+    cls = _STATUS_ERRORS.get(status)
+    if cls is None:
+        cls = exceptions.ServerError if status >= 500 else exceptions.ClientError
+    try:
+        body: Any = json.loads(response.content) if response.content.strip() else None
+    except (UnicodeDecodeError, ValueError):
+        body = _snippet(response.content)
+    detail = _message_of(body)
+    field_errors = _field_errors_of(body) if cls is exceptions.ValidationError else {}
+    message = f"HTTP {status}"
+    if detail:
+        message += f": {detail}"
+    elif field_errors:
+        message += ": " + "; ".join(f"{k}: {' '.join(v)}" for k, v in field_errors.items())
+    return cls(
+        message,
+        status_code=status,
+        method=response.method,
+        url=redact_url(response.url),
+        service=service,
+        detail=detail,
+        body=body,
+        headers=response.headers,
+        field_errors=field_errors,
+        retry_after=parse_retry_after(response.headers),
+    )
+
+
+def _snippet(content: bytes) -> str:
+    text = content[:_MAX_MESSAGE].decode("utf-8", "replace").strip()
+    return text + ("…" if len(content) > _MAX_MESSAGE else "")
+
+
+def _message_of(body: Any) -> str:
+    if isinstance(body, str):
+        return body[:_MAX_MESSAGE]
+    if not isinstance(body, dict):
+        return ""
+    for key in _MESSAGE_KEYS:
+        value = body.get(key)
+        if isinstance(value, str) and value:
+            return value[:_MAX_MESSAGE]
+    return ""
+
+
+def _field_errors_of(body: Any) -> dict[str, list[str]]:
+    """Field errors from DRF (``{"f": ["msg"]}``), problem+json and pydantic/ninja shapes."""
+    if not isinstance(body, dict):
+        return {}
+    errors: dict[str, list[str]] = {}
+    # RFC 9457 problem details: "errors" [{"detail", "pointer"}] or "invalid-params".
+    for item in body.get("errors") or body.get("invalid-params") or []:
+        if isinstance(item, dict):
+            name = item.get("name") or item.get("field") or item.get("pointer") or ""
+            text = item.get("reason") or item.get("detail") or item.get("message") or ""
+            errors.setdefault(str(name).lstrip("#/") or "non_field_errors", []).append(str(text))
+    detail = body.get("detail")
+    if isinstance(detail, list):  # pydantic / django-ninja: [{"loc": [...], "msg": ...}]
+        for item in detail:
+            if isinstance(item, dict) and "msg" in item:
+                loc = [str(p) for p in item.get("loc", []) if p not in ("body", "payload")]
+                errors.setdefault(".".join(loc) or "non_field_errors", []).append(item["msg"])
+    if errors:
+        return errors
+    for key, value in body.items():  # Django REST framework
+        if key in _MESSAGE_KEYS and isinstance(value, str):
+            continue
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            errors[key] = list(value)
+        elif isinstance(value, str):
+            errors[key] = [value]
+        elif isinstance(value, dict):
+            for sub, messages in _field_errors_of(value).items():
+                errors[f"{key}.{sub}"] = messages
+    return errors

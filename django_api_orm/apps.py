@@ -1,0 +1,36 @@
+"""The Django app: validates ``API_ORM_SERVICES`` at startup and manages the clients."""
+
+from __future__ import annotations
+
+import atexit
+from typing import Any
+
+from django.apps import AppConfig
+from django.core.signals import setting_changed
+
+from .settings import SETTING_NAME
+
+__all__ = ["ApiOrmConfig"]
+
+
+def _reload_on_change(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTING_NAME:
+        from .registry import services
+
+        services.reload()
+
+
+class ApiOrmConfig(AppConfig):
+    """``INSTALLED_APPS = [..., "django_api_orm"]``."""
+
+    name = "django_api_orm"
+    label = "django_api_orm"
+    verbose_name = "API ORM"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system checks)
+        from .registry import services
+
+        services.validate()  # misconfiguration fails here, naming the alias and the key
+        setting_changed.connect(_reload_on_change, dispatch_uid="django_api_orm.reload")
+        atexit.register(services.close_all)

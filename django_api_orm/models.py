@@ -1,0 +1,411 @@
+"""Remote models: a pydantic schema plus an endpoint, with Django's model vocabulary.
+
+::
+
+    class Book(APIModel):
+        _schema_class = BookSchema      # a pydantic BaseModel
+        _endpoint = "books/"            # relative to the service's BASE_URL
+        _service = "default"            # an alias of API_ORM_SERVICES (optional)
+        _pk_field = "id"                # optional
+
+Every instance method that talks to the API has an ``a``-twin (``save``/``asave``...); both
+run the same plan (see :mod:`django_api_orm._core.plans`).
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import pydantic
+from django.core.exceptions import ImproperlyConfigured
+from pydantic import BaseModel
+
+from . import exceptions
+from ._async_safety import ensure_sync_allowed
+from ._core import objects
+from ._core.dialect import QueryContext
+from ._core.messages import Plan
+from ._core.plans import ServiceContext
+from ._core.query import FieldSpec
+from .registry import services
+
+if TYPE_CHECKING:
+    from .queryset import AsyncManager, Manager
+    from .transport import Service
+
+__all__ = ["APIModel", "AsyncAPIModel", "ModelOptions"]
+
+M = TypeVar("M", bound="APIModel")
+T = TypeVar("T")
+
+# Attribute names a schema field may not take: they are the model's own API.
+_RESERVED = frozenset(
+    {
+        "pk",
+        "objects",
+        "save",
+        "asave",
+        "delete",
+        "adelete",
+        "refresh_from_api",
+        "arefresh_from_api",
+        "refresh_from_db",
+        "arefresh_from_db",
+        "to_dict",
+        "DoesNotExist",
+        "MultipleObjectsReturned",
+    }
+)
+
+
+def _field_spec(name: str, info: pydantic.fields.FieldInfo) -> FieldSpec:
+    annotation = info.annotation
+    args = set(getattr(annotation, "__args__", ()) or ())
+    nullable = annotation is None or type(None) in args or info.default is None
+    is_bool = annotation is bool or (args - {type(None)}) == {bool}
+    return FieldSpec(name=name, nullable=nullable, is_bool=is_bool)
+
+
+class ModelOptions:
+    """``Model._meta``: the schema, endpoint, service and primary key of a remote model."""
+
+    def __init__(
+        self,
+        model: type[APIModel],
+        schema: type[BaseModel],
+        endpoint: str,
+        service: str,
+        pk_field: str,
+    ) -> None:
+        self.model = model
+        self.schema = schema
+        self.endpoint = endpoint
+        self.service_alias = service
+        self.pk_field = pk_field
+        self.object_name = model.__name__
+        self.model_name = model.__name__.lower()
+        self.app_label = model.__module__.split(".")[-2] if "." in model.__module__ else ""
+        self.label = f"{self.app_label}.{self.object_name}" if self.app_label else self.object_name
+        self.verbose_name = self.model_name
+        self.verbose_name_plural = f"{self.model_name}s"
+        self.fields: dict[str, FieldSpec] = {
+            name: _field_spec(name, info) for name, info in schema.model_fields.items()
+        }
+        self.field_names = tuple(self.fields)
+        # Set by register_models()/register_async_models(): an explicit client's service.
+        self.bound_service: Service | None = None
+
+    def __repr__(self) -> str:
+        return f"<Options for {self.object_name}>"
+
+    def get_service(self, alias: str | None = None) -> Service:
+        """The service to use: ``alias`` if given, else the registered client or setting."""
+        if alias is None and self.bound_service is not None:
+            return self.bound_service
+        return services[alias or self.service_alias]
+
+    def query_context(self, service: Service) -> QueryContext:
+        """What the dialect needs to check and word lookups on this model."""
+        return QueryContext(
+            service=service.alias, model=self.object_name, fields=self.fields, pk=self.pk_field
+        )
+
+    def check_fields(self, names: Any, what: str) -> None:
+        """Raise ValueError for names that are not fields, as Django does for update_fields."""
+        unknown = [n for n in names if n not in self.fields and n != "pk"]
+        if unknown:
+            raise ValueError(
+                f"{what}: the following fields do not exist in {self.object_name}: "
+                f"{', '.join(unknown)}"
+            )
+
+
+class _ManagerDescriptor:
+    """``Book.objects`` on the class; an AttributeError on instances, like Django."""
+
+    def __init__(self, manager: Any) -> None:
+        self.manager = manager
+
+    def __get__(self, instance: Any, owner: type) -> Any:
+        if instance is not None:
+            raise AttributeError(f"Manager isn't accessible via {owner.__name__} instances")
+        return self.manager
+
+
+class _FieldDescriptor:
+    """Reads a schema field; assignment is validated by the schema (as validate_assignment)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: APIModel | None, owner: type) -> Any:
+        if instance is None:
+            return self
+        return getattr(instance._data, self.name)
+
+    def __set__(self, instance: APIModel, value: Any) -> None:
+        data = instance._data
+        data.__pydantic_validator__.validate_assignment(data, self.name, value)
+
+
+class APIModelBase(type):
+    """Metaclass: builds ``_meta``, field attributes, the manager and per-model exceptions."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any]) -> APIModelBase:
+        cls = super().__new__(mcs, name, bases, attrs)
+        schema = attrs.get("_schema_class") or getattr(cls, "_schema_class", None)
+        if schema is None:
+            return cls  # an abstract base such as APIModel itself
+        if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+            raise ImproperlyConfigured(f"{name}._schema_class must be a pydantic BaseModel class.")
+        endpoint = getattr(cls, "_endpoint", None)
+        if not isinstance(endpoint, str) or not endpoint:
+            raise ImproperlyConfigured(
+                f"{name}._endpoint must be a non-empty string like 'books/'."
+            )
+        pk_field = getattr(cls, "_pk_field", "id")
+        if pk_field not in schema.model_fields:
+            raise ImproperlyConfigured(
+                f"{name}: the primary key field {pk_field!r} is not a field of "
+                f"{schema.__name__}; set _pk_field."
+            )
+        clashes = sorted(_RESERVED & set(schema.model_fields))
+        if clashes:
+            raise ImproperlyConfigured(
+                f"{name}: schema fields {clashes} clash with the model API; rename them in "
+                f"{schema.__name__} (pydantic aliases keep the wire names)."
+            )
+        meta = ModelOptions(cls, schema, endpoint, getattr(cls, "_service", "default"), pk_field)
+        cls._meta = meta
+        for field_name in schema.model_fields:
+            setattr(cls, field_name, _FieldDescriptor(field_name))
+        module = attrs.get("__module__", __name__)
+        cls.DoesNotExist = types.new_class(  # type: ignore[attr-defined]
+            "DoesNotExist",
+            (*_parents(bases, "DoesNotExist"),),
+            exec_body=lambda ns: ns.update(
+                {"__module__": module, "__qualname__": f"{name}.DoesNotExist"}
+            ),
+        )
+        cls.MultipleObjectsReturned = types.new_class(  # type: ignore[attr-defined]
+            "MultipleObjectsReturned",
+            (*_parents(bases, "MultipleObjectsReturned"),),
+            exec_body=lambda ns: ns.update(
+                {"__module__": module, "__qualname__": f"{name}.MultipleObjectsReturned"}
+            ),
+        )
+        manager_class = cls._manager_class()  # type: ignore[attr-defined]
+        cls.objects = _ManagerDescriptor(manager_class(cls))  # type: ignore[attr-defined]
+        _ALL_MODELS.append(cls)  # type: ignore[arg-type]
+        return cls
+
+
+def _parents(bases: tuple[type, ...], attr: str) -> list[type]:
+    parents = [getattr(b, attr) for b in bases if hasattr(b, attr) and hasattr(b, "_meta")]
+    return parents or [getattr(exceptions, attr)]
+
+
+_ALL_MODELS: list[type[APIModel]] = []
+
+
+def all_models() -> list[type[APIModel]]:
+    """Every concrete remote model defined so far (for system checks)."""
+    return list(_ALL_MODELS)
+
+
+class APIModel(metaclass=APIModelBase):
+    """A row of a remote REST resource. Subclass with ``_schema_class`` and ``_endpoint``."""
+
+    _schema_class: ClassVar[type[BaseModel]]
+    _endpoint: ClassVar[str]
+    _service: ClassVar[str] = "default"
+    _pk_field: ClassVar[str] = "id"
+    _meta: ClassVar[ModelOptions]
+    DoesNotExist: ClassVar[type[exceptions.DoesNotExist]]
+    MultipleObjectsReturned: ClassVar[type[exceptions.MultipleObjectsReturned]]
+
+    if TYPE_CHECKING:
+        objects: ClassVar[Manager[Any]]
+
+    _data: BaseModel
+
+    def __init__(self, **fields: Any) -> None:
+        self._data = self._meta.schema(**fields)
+
+    @classmethod
+    def _manager_class(cls) -> type[Any]:
+        from .queryset import Manager
+
+        return Manager
+
+    @classmethod
+    def _from_api(cls: type[M], data: Mapping[str, Any], where: str = "") -> M:
+        """An instance from the API's JSON, or ResponseError naming model and field."""
+        try:
+            validated = cls._meta.schema.model_validate(data)
+        except pydantic.ValidationError as error:
+            first = error.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise exceptions.ResponseError(
+                f"{cls.__name__}: the API's data does not match {cls._meta.schema.__name__}: "
+                f"field {field!r}: {first['msg']} ({error.error_count()} error(s))",
+                url=where,
+                model=cls.__name__,
+                field=field,
+            ) from None
+        obj = cls.__new__(cls)
+        obj._data = validated
+        return obj
+
+    # -- identity ----------------------------------------------------------------------------
+
+    @property
+    def pk(self) -> Any:
+        """The primary key (the ``_pk_field`` value); None until the object is created."""
+        return getattr(self._data, self._meta.pk_field)
+
+    @pk.setter
+    def pk(self, value: Any) -> None:
+        setattr(self, self._meta.pk_field, value)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, APIModel) or self._meta.model is not other._meta.model:
+            return NotImplemented if not isinstance(other, APIModel) else False
+        if self.pk is None:
+            return self is other
+        return bool(self.pk == other.pk)
+
+    def __hash__(self) -> int:
+        if self.pk is None:
+            raise TypeError("Model instances without primary key value are unhashable")
+        return hash((self._meta.model, self.pk))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: pk={self.pk!r}>"
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} object ({self.pk})"
+
+    def to_dict(self, *, mode: str = "python") -> dict[str, Any]:
+        """The fields as a dict (``mode="json"`` for JSON-ready values)."""
+        return self._data.model_dump(mode=mode)
+
+    # -- plans -------------------------------------------------------------------------------
+
+    def _body(self, fields: Any = None) -> dict[str, Any]:
+        data = self._data.model_dump(mode="json", by_alias=True)
+        if fields is not None:
+            data = {name: data[name] for name in fields}
+        elif self.pk is None:
+            data.pop(self._meta.pk_field, None)
+        return data
+
+    def _apply(self, data: Any) -> None:
+        if isinstance(data, Mapping):
+            self._data = self._from_api(data, self._meta.endpoint)._data
+
+    def _plan_save(self, ctx: ServiceContext, update_fields: Any = None) -> Plan[None]:
+        meta = self._meta
+        what = meta.object_name
+        if self.pk is None:
+            if update_fields is not None:
+                raise ValueError(f"Cannot save new {what} with update_fields: it has no pk yet.")
+            data = yield from objects.create(ctx, meta.endpoint, self._body(), what)
+        else:
+            fields = None
+            if update_fields is not None:
+                fields = [meta.pk_field if f == "pk" else f for f in update_fields]
+                meta.check_fields(fields, "save(update_fields=...)")
+                if not fields:
+                    return
+            data = yield from objects.update(
+                ctx, meta.endpoint, self.pk, self._body(fields), what, partial=fields is not None
+            )
+        self._apply(data)
+
+    def _plan_delete(self, ctx: ServiceContext) -> Plan[tuple[int, dict[str, int]]]:
+        if self.pk is None:
+            raise ValueError(
+                f"{self._meta.object_name} object can't be deleted because its "
+                f"{self._meta.pk_field} attribute is set to None."
+            )
+        yield from objects.destroy(ctx, self._meta.endpoint, self.pk)
+        self._data.__dict__[self._meta.pk_field] = None  # works for frozen schemas too
+        return 1, {self._meta.label: 1}
+
+    def _plan_refresh(self, ctx: ServiceContext) -> Plan[None]:
+        data = yield from objects.retrieve(
+            ctx, self._meta.endpoint, self.pk, self._meta.object_name
+        )
+        if data is None:
+            raise self.DoesNotExist(f"{self._meta.object_name} matching query does not exist.")
+        self._apply(data)
+
+    def _run(self, twin: str, make: Callable[..., Plan[T]], *args: Any) -> T:
+        ensure_sync_allowed(f"{type(self).__name__}.{twin[1:]}", twin)
+        service = self._meta.get_service()
+        return service.run(make(service.context, *args))
+
+    async def _arun(self, make: Callable[..., Plan[T]], *args: Any) -> T:
+        service = self._meta.get_service()
+        return await service.arun(make(service.context, *args))
+
+    # -- Django's vocabulary, twice ------------------------------------------------------------
+
+    def save(self, update_fields: Any = None) -> None:
+        """POST when new, PATCH ``update_fields`` when given, else PUT every field."""
+        return self._run("asave", self._plan_save, update_fields)
+
+    async def asave(self, update_fields: Any = None) -> None:
+        """Async twin of :meth:`save`."""
+        return await self._arun(self._plan_save, update_fields)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """DELETE the object; its pk becomes None. Returns ``(1, {label: 1})`` like Django."""
+        return self._run("adelete", self._plan_delete)
+
+    async def adelete(self) -> tuple[int, dict[str, int]]:
+        """Async twin of :meth:`delete`."""
+        return await self._arun(self._plan_delete)
+
+    def refresh_from_api(self) -> None:
+        """Reload every field from the API."""
+        return self._run("arefresh_from_api", self._plan_refresh)
+
+    async def arefresh_from_api(self) -> None:
+        """Async twin of :meth:`refresh_from_api`."""
+        return await self._arun(self._plan_refresh)
+
+    refresh_from_db = refresh_from_api
+    arefresh_from_db = arefresh_from_api
+
+    save.alters_data = True  # type: ignore[attr-defined]
+    asave.alters_data = True  # type: ignore[attr-defined]
+    delete.alters_data = True  # type: ignore[attr-defined]
+    adelete.alters_data = True  # type: ignore[attr-defined]
+
+
+class AsyncAPIModel(APIModel):
+    """Seed-compatible model whose unprefixed methods are awaitable.
+
+    ``await User.objects.get(id=1)``, ``await user.save()``: the same plans as
+    :class:`APIModel`'s ``a``-methods.
+    """
+
+    if TYPE_CHECKING:
+        objects: ClassVar[AsyncManager[Any]]  # type: ignore[assignment]
+
+    @classmethod
+    def _manager_class(cls) -> type[Any]:
+        from .queryset import AsyncManager
+
+        return AsyncManager
+
+    save = APIModel.asave  # type: ignore[assignment]
+    delete = APIModel.adelete  # type: ignore[assignment]
+    refresh_from_api = APIModel.arefresh_from_api  # type: ignore[assignment]
+    refresh_from_db = APIModel.arefresh_from_api  # type: ignore[assignment]

@@ -1,0 +1,671 @@
+"""Lazy, chainable, immutable querysets over a remote endpoint, and their managers.
+
+Every method that talks to the API comes twice, ``count()`` and ``acount()``: each is two
+lines that hand the same plan to the sync or the async driver. A sync method called inside a
+running event loop raises :class:`~django.core.exceptions.SynchronousOnlyOperation` naming
+its twin, before any request.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import namedtuple
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
+from urllib.parse import urlencode
+
+from django.core.exceptions import FieldError
+from django.db.models import Q
+
+from . import exceptions
+from ._async_safety import ensure_sync_allowed
+from ._core import objects as plans_objects
+from ._core import plans
+from ._core.dialect import QueryContext
+from ._core.messages import Gather, Plan
+from ._core.plans import PageWalk, ServiceContext
+from ._core.query import RemoteQuery, parse_lookup
+
+if TYPE_CHECKING:
+    from .models import APIModel
+    from .transport import Service
+
+__all__ = ["AsyncManager", "AsyncQuerySet", "Manager", "QuerySet"]
+
+M = TypeVar("M", bound="APIModel")
+T = TypeVar("T")
+
+# Keep each `field__in=` batch of in_bulk() well under the 2,000 characters URLs can rely on.
+_IN_BULK_PARAM_BUDGET = 1500
+
+
+def _resolve_callables(mapping: dict[str, Any]) -> dict[str, Any]:
+    return {k: v() if callable(v) else v for k, v in mapping.items()}
+
+
+class QuerySet(Generic[M]):
+    """A lazy query over a remote model's endpoint.
+
+    Nothing is sent until the queryset is evaluated (iteration, ``len()``, ``bool()``,
+    ``list()``, indexing) or a method such as ``count()`` or ``get()`` is called. Evaluation
+    caches the rows: ``len()``, ``bool()`` and iteration then share one fetch.
+    """
+
+    _queryset_class: ClassVar[type[QuerySet[Any]] | None] = None
+
+    def __init__(
+        self,
+        model: type[M],
+        query: RemoteQuery | None = None,
+        using: str | None = None,
+    ) -> None:
+        self.model = model
+        self._query = query or RemoteQuery()
+        self._using = using
+        self._kind = "model"
+        self._fields: tuple[str, ...] = ()
+        self._flat = False
+        self._named = False
+        self._result_cache: list[Any] | None = None
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _chain(self, **changes: Any) -> Self:
+        cls = self._queryset_class or type(self)
+        clone = cls.__new__(cls)
+        clone.__dict__.update(self.__dict__)
+        clone.__dict__.update(changes)
+        clone._result_cache = None
+        return clone  # type: ignore[return-value]
+
+    def _service(self) -> Service:
+        return self.model._meta.get_service(self._using)
+
+    def _run(self, twin: str, make: Callable[..., Plan[T]], *args: Any) -> T:
+        ensure_sync_allowed(f"{self.model.__name__}.objects.{twin[1:]}", twin)
+        service = self._service()
+        return service.run(make(self, service.context, self._qctx(service), *args))
+
+    async def _arun(self, make: Callable[..., Plan[T]], *args: Any) -> T:
+        service = self._service()
+        return await service.arun(make(self, service.context, self._qctx(service), *args))
+
+    def _qctx(self, service: Service) -> QueryContext:
+        return self.model._meta.query_context(service)
+
+    def _check_lookups(self, args: Iterable[Q], kwargs: dict[str, Any]) -> None:
+        meta = self.model._meta
+        for keyword, value in kwargs.items():
+            parse_lookup(keyword, value, meta.fields, meta.pk_field)
+        for q in args:
+            if not isinstance(q, Q):
+                raise TypeError(f"filter() positional arguments must be Q objects, got {q!r}.")
+            for child in q.flatten():
+                if not isinstance(child, Q):
+                    parse_lookup(child[0], child[1], meta.fields, meta.pk_field)
+
+    def _not_sliced(self, action: str) -> None:
+        if self._query.is_sliced:
+            raise TypeError(f"Cannot {action} a query once a slice has been taken.")
+
+    # -- building ----------------------------------------------------------------------------
+
+    def all(self) -> QuerySet[M]:
+        """A copy of this queryset."""
+        return self._chain()
+
+    def filter(self, *args: Q, **kwargs: Any) -> QuerySet[M]:
+        """Rows matching the lookups (``year__gte=1990``) and Q objects, ANDed."""
+        return self._filter_or_exclude(False, args, kwargs)
+
+    def exclude(self, *args: Q, **kwargs: Any) -> QuerySet[M]:
+        """Rows not matching; what the API cannot negate raises NotSupportedError."""
+        return self._filter_or_exclude(True, args, kwargs)
+
+    def _filter_or_exclude(self, negate: bool, args: tuple[Q, ...], kwargs: dict[str, Any]) -> Any:
+        if not args and not kwargs:
+            return self._chain()
+        self._not_sliced("filter")
+        self._check_lookups(args, kwargs)
+        q = Q(*args, **kwargs)
+        return self._chain(_query=self._query.add_q(~q if negate else q))
+
+    def order_by(self, *fields: str) -> QuerySet[M]:
+        """Order by fields (``"-year"`` for descending); replaces any earlier ordering."""
+        self._not_sliced("reorder")
+        meta = self.model._meta
+        for name in fields:
+            bare = name.lstrip("-")
+            if bare != "pk" and bare not in meta.fields:
+                raise FieldError(
+                    f"Cannot resolve keyword {bare!r} into field. "
+                    f"Choices are: {', '.join(sorted(meta.fields))}"
+                )
+        return self._chain(_query=self._query.with_ordering(fields))
+
+    def reverse(self) -> QuerySet[M]:
+        """The same rows in the opposite order."""
+        self._not_sliced("reverse")
+        return self._chain(_query=self._query.reversed(self.model._meta.pk_field))
+
+    def using(self, alias: str) -> QuerySet[M]:
+        """Send this query to another service of ``API_ORM_SERVICES``."""
+        return self._chain(_using=alias)
+
+    def params(self, **params: Any) -> QuerySet[M]:
+        """Add the API's own query parameters (e.g. ``search="dune"``), sent unchanged."""
+        return self._chain(_query=self._query.with_params(params))
+
+    def values(self, *fields: str) -> QuerySet[Any]:
+        """Rows as dicts of ``fields`` (all fields when none are named)."""
+        self.model._meta.check_fields(fields, "values()")
+        return self._chain(_kind="values", _fields=fields)
+
+    def values_list(self, *fields: str, flat: bool = False, named: bool = False) -> QuerySet[Any]:
+        """Rows as tuples of ``fields``; ``flat=True`` with one field gives bare values."""
+        if flat and named:
+            raise TypeError("'flat' and 'named' can't be used together.")
+        if flat and len(fields) > 1:
+            raise TypeError(
+                "'flat' is not valid when values_list is called with more than one field."
+            )
+        self.model._meta.check_fields(fields, "values_list()")
+        return self._chain(_kind="values_list", _fields=fields, _flat=flat, _named=named)
+
+    @property
+    def ordered(self) -> bool:
+        """Whether the query asks for an ordering."""
+        return bool(self._query.ordering)
+
+    @property
+    def query(self) -> RemoteQuery:
+        """The underlying :class:`RemoteQuery` (``explain()`` shows the request)."""
+        return self._query
+
+    def explain(self) -> str:
+        """The first request this queryset would send, without sending it."""
+        service = self._service()
+        walk = PageWalk(
+            service.context, self.model._meta.endpoint, self._query, self._qctx(service)
+        )
+        if walk.request is None:
+            return "(no request: the slice is empty)"
+        query = urlencode(list(walk.request.params))
+        return f"GET {service.settings.BASE_URL}{walk.request.url}" + (f"?{query}" if query else "")
+
+    # -- results -----------------------------------------------------------------------------
+
+    def _shape(self, objs: list[Any]) -> list[Any]:
+        if self._kind == "model":
+            return objs
+        names = self._fields or self.model._meta.field_names
+        rows = [tuple(getattr(obj, name) for name in names) for obj in objs]
+        if self._kind == "values":
+            return [dict(zip(names, row, strict=True)) for row in rows]
+        if self._flat:
+            return [row[0] for row in rows]
+        if self._named:
+            row_class = namedtuple("Row", names)  # type: ignore[misc]
+            return [row_class(*row) for row in rows]
+        return rows
+
+    def _build(self, rows: Iterable[Any]) -> list[Any]:
+        where = self.model._meta.endpoint
+        return self._shape([self.model._from_api(row, where) for row in rows])
+
+    def _plan_fetch(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[list[Any]]:
+        rows = yield from plans.fetch_rows(ctx, self.model._meta.endpoint, self._query, qctx)
+        return self._build(rows)
+
+    def _fetch_all(self) -> list[Any]:
+        if self._result_cache is None:
+            self._result_cache = self._run("aall", QuerySet._plan_fetch)
+        return self._result_cache
+
+    async def _afetch_all(self) -> list[Any]:
+        if self._result_cache is None:
+            self._result_cache = await self._arun(QuerySet._plan_fetch)
+        return self._result_cache
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._fetch_all())
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        for item in await self._afetch_all():
+            yield item
+
+    def __len__(self) -> int:
+        return len(self._fetch_all())
+
+    def __bool__(self) -> bool:
+        return bool(self._fetch_all())
+
+    async def aall(self) -> list[Any]:
+        """Evaluate asynchronously and return the rows as a list."""
+        return list(await self._afetch_all())
+
+    def __getitem__(self, k: int | slice) -> Any:
+        if not isinstance(k, int | slice):
+            raise TypeError(f"QuerySet indices must be integers or slices, not {type(k).__name__}.")
+        if (isinstance(k, int) and k < 0) or (
+            isinstance(k, slice)
+            and ((k.start is not None and k.start < 0) or (k.stop is not None and k.stop < 0))
+        ):
+            raise ValueError("Negative indexing is not supported.")
+        if self._result_cache is not None:
+            return self._result_cache[k]
+        if isinstance(k, slice):
+            clone = self._chain(_query=self._query.sliced(k.start, k.stop))
+            return list(clone)[:: k.step] if k.step else clone
+        clone = self._chain(_query=self._query.sliced(k, k + 1))
+        return clone._fetch_all()[0]
+
+    def __repr__(self) -> str:
+        if self._result_cache is not None:
+            return f"<{type(self).__name__} {self._result_cache!r}>"
+        return f"<{type(self).__name__} of {self.model.__name__} (not evaluated)>"
+
+    # -- plans -------------------------------------------------------------------------------
+
+    def _pk_value(self) -> Any:
+        """The pk when the query is exactly ``pk=value`` (→ a detail GET), else _NO_PK."""
+        query = self._query
+        if query.is_sliced or query.extra_params or query.where.negated:
+            return _NO_PK
+        children = query.where.children
+        if len(children) != 1 or isinstance(children[0], Q):
+            return _NO_PK
+        keyword, value = children[0]
+        pk = self.model._meta.pk_field
+        if keyword in {"pk", "pk__exact", pk, f"{pk}__exact"} and value is not None:
+            return value
+        return _NO_PK
+
+    def _plan_get(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[Any]:
+        meta = self.model._meta
+        pk = self._pk_value()
+        if pk is not _NO_PK:
+            data = yield from plans_objects.retrieve(ctx, meta.endpoint, pk, meta.object_name)
+            if data is None:
+                raise self.model.DoesNotExist(f"{meta.object_name} matching query does not exist.")
+            return self._shape([self.model._from_api(data, meta.endpoint)])[0]
+        rows, total = yield from plans.first_two(ctx, meta.endpoint, self._query, qctx)
+        if not rows:
+            raise self.model.DoesNotExist(f"{meta.object_name} matching query does not exist.")
+        if total > 1 or len(rows) > 1:
+            raise self.model.MultipleObjectsReturned(
+                f"get() returned more than one {meta.object_name} -- it returned {total}!"
+            )
+        return self._build(rows)[0]
+
+    def _plan_first(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[Any]:
+        rows = yield from plans.fetch_rows(
+            ctx, self.model._meta.endpoint, self._query.sliced(0, 1), qctx
+        )
+        return self._build(rows)[0] if rows else None
+
+    def _plan_count(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[int]:
+        return (yield from plans.count(ctx, self.model._meta.endpoint, self._query, qctx))
+
+    def _plan_exists(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[bool]:
+        return (yield from plans.exists(ctx, self.model._meta.endpoint, self._query, qctx))
+
+    def _plan_create(self, ctx: ServiceContext, qctx: QueryContext, obj: M) -> Plan[M]:
+        yield from obj._plan_save(ctx)
+        return obj
+
+    def _plan_bulk_create(
+        self, ctx: ServiceContext, qctx: QueryContext, objs: list[M]
+    ) -> Plan[list[M]]:
+        yield Gather([obj._plan_save(ctx) for obj in objs])
+        return objs
+
+    def _plan_get_or_create(
+        self, ctx: ServiceContext, qctx: QueryContext, defaults: Any, kwargs: dict[str, Any]
+    ) -> Plan[tuple[M, bool]]:
+        lookup = self.filter(**kwargs)
+        try:
+            return (yield from lookup._plan_get(ctx, qctx)), False
+        except self.model.DoesNotExist:
+            pass
+        obj = self._new_for_create(kwargs, defaults)
+        try:
+            yield from obj._plan_save(ctx)
+        except exceptions.Conflict:  # created meanwhile by someone else
+            return (yield from lookup._plan_get(ctx, qctx)), False
+        return obj, True
+
+    def _plan_update_or_create(
+        self,
+        ctx: ServiceContext,
+        qctx: QueryContext,
+        defaults: Any,
+        create_defaults: Any,
+        kwargs: dict[str, Any],
+    ) -> Plan[tuple[M, bool]]:
+        lookup = self.filter(**kwargs)
+        try:
+            obj = yield from lookup._plan_get(ctx, qctx)
+        except self.model.DoesNotExist:
+            obj = self._new_for_create(
+                kwargs, defaults if create_defaults is None else create_defaults
+            )
+            yield from obj._plan_save(ctx)
+            return obj, True
+        values = _resolve_callables(dict(defaults or {}))
+        for name, value in values.items():
+            setattr(obj, name, value)
+        yield from obj._plan_save(ctx, list(values))
+        return obj, False
+
+    def _new_for_create(self, kwargs: dict[str, Any], defaults: Any) -> M:
+        pk = self.model._meta.pk_field
+        params = {(pk if k == "pk" else k): v for k, v in kwargs.items() if "__" not in k}
+        params.update(_resolve_callables(dict(defaults or {})))
+        return self.model(**params)
+
+    def _plan_in_bulk(
+        self, ctx: ServiceContext, qctx: QueryContext, ids: list[Any] | None, field: str
+    ) -> Plan[dict[Any, Any]]:
+        attr = self.model._meta.pk_field if field == "pk" else field
+        if ids is None:
+            objs = yield from self._plan_fetch(ctx, qctx)
+        else:
+            batches = [
+                self.filter(**{f"{attr}__in": batch})._plan_fetch(ctx, qctx)
+                for batch in _batches(ids, ctx.dialect.format_scalar)
+            ]
+            objs = list(itertools.chain.from_iterable((yield Gather(batches))))
+        return {getattr(obj, attr): obj for obj in objs}
+
+    def _plan_update(
+        self, ctx: ServiceContext, qctx: QueryContext, values: dict[str, Any]
+    ) -> Plan[int]:
+        objs = yield from self._as_models()._plan_fetch(ctx, qctx)
+        for obj in objs:
+            for name, value in values.items():
+                setattr(obj, name, value)
+        yield Gather([obj._plan_save(ctx, list(values)) for obj in objs])
+        return len(objs)
+
+    def _plan_delete(
+        self, ctx: ServiceContext, qctx: QueryContext
+    ) -> Plan[tuple[int, dict[str, int]]]:
+        objs = yield from self._as_models()._plan_fetch(ctx, qctx)
+        yield Gather([obj._plan_delete(ctx) for obj in objs])
+        count = len(objs)
+        return count, ({self.model._meta.label: count} if count else {})
+
+    def _as_models(self) -> QuerySet[M]:
+        return self._chain(_kind="model", _fields=())
+
+    # -- Django's vocabulary, twice ------------------------------------------------------------
+
+    def get(self, *args: Q, **kwargs: Any) -> M:
+        """The one matching object: ``get(pk=7)`` is ``GET endpoint/7/``; other lookups fetch
+        at most 2 rows. Raises ``Model.DoesNotExist`` / ``Model.MultipleObjectsReturned``."""
+        return self._for_get(args, kwargs)._run("aget", QuerySet._plan_get)
+
+    async def aget(self, *args: Q, **kwargs: Any) -> M:
+        """Async twin of :meth:`get`."""
+        return await self._for_get(args, kwargs)._arun(QuerySet._plan_get)
+
+    def _for_get(self, args: tuple[Q, ...], kwargs: dict[str, Any]) -> QuerySet[M]:
+        return self.filter(*args, **kwargs) if args or kwargs else self
+
+    def first(self) -> M | None:
+        """The first object (by pk when unordered), or None."""
+        return self._for_first()._run("afirst", QuerySet._plan_first)
+
+    async def afirst(self) -> M | None:
+        """Async twin of :meth:`first`."""
+        return await self._for_first()._arun(QuerySet._plan_first)
+
+    def _for_first(self) -> QuerySet[M]:
+        if self.ordered or self._query.is_sliced:
+            return self
+        return self.order_by("pk")
+
+    def last(self) -> M | None:
+        """The last object (by pk when unordered), or None: fetched with reversed ordering."""
+        return self.reverse()._run("alast", QuerySet._plan_first)
+
+    async def alast(self) -> M | None:
+        """Async twin of :meth:`last`."""
+        return await self.reverse()._arun(QuerySet._plan_first)
+
+    def count(self) -> int:
+        """How many objects match, from the API's total (one small request)."""
+        if self._result_cache is not None:
+            return len(self._result_cache)
+        return self._run("acount", QuerySet._plan_count)
+
+    async def acount(self) -> int:
+        """Async twin of :meth:`count`."""
+        if self._result_cache is not None:
+            return len(self._result_cache)
+        return await self._arun(QuerySet._plan_count)
+
+    def exists(self) -> bool:
+        """Whether anything matches, asking for one row at most."""
+        if self._result_cache is not None:
+            return bool(self._result_cache)
+        return self._run("aexists", QuerySet._plan_exists)
+
+    async def aexists(self) -> bool:
+        """Async twin of :meth:`exists`."""
+        if self._result_cache is not None:
+            return bool(self._result_cache)
+        return await self._arun(QuerySet._plan_exists)
+
+    def create(self, **fields: Any) -> M:
+        """Validate locally, then POST (with an Idempotency-Key); returns the saved object."""
+        return self._run("acreate", QuerySet._plan_create, self.model(**fields))
+
+    async def acreate(self, **fields: Any) -> M:
+        """Async twin of :meth:`create`."""
+        return await self._arun(QuerySet._plan_create, self.model(**fields))
+
+    def get_or_create(self, defaults: Any = None, **kwargs: Any) -> tuple[M, bool]:
+        """``(object, created)``: get by ``kwargs``, else create with ``kwargs`` + ``defaults``."""
+        self._check_lookups((), kwargs)
+        return self._run("aget_or_create", QuerySet._plan_get_or_create, defaults, kwargs)
+
+    async def aget_or_create(self, defaults: Any = None, **kwargs: Any) -> tuple[M, bool]:
+        """Async twin of :meth:`get_or_create`."""
+        self._check_lookups((), kwargs)
+        return await self._arun(QuerySet._plan_get_or_create, defaults, kwargs)
+
+    def update_or_create(
+        self, defaults: Any = None, create_defaults: Any = None, **kwargs: Any
+    ) -> tuple[M, bool]:
+        """``(object, created)``: PATCH ``defaults`` onto the match, else create it."""
+        self._check_lookups((), kwargs)
+        return self._run(
+            "aupdate_or_create", QuerySet._plan_update_or_create, defaults, create_defaults, kwargs
+        )
+
+    async def aupdate_or_create(
+        self, defaults: Any = None, create_defaults: Any = None, **kwargs: Any
+    ) -> tuple[M, bool]:
+        """Async twin of :meth:`update_or_create`."""
+        self._check_lookups((), kwargs)
+        return await self._arun(QuerySet._plan_update_or_create, defaults, create_defaults, kwargs)
+
+    def bulk_create(self, objs: Iterable[M | dict[str, Any]]) -> list[M]:
+        """Create each object (instances or dicts); concurrently in the async twin."""
+        return self._run("abulk_create", QuerySet._plan_bulk_create, self._instances(objs))
+
+    async def abulk_create(self, objs: Iterable[M | dict[str, Any]]) -> list[M]:
+        """Async twin of :meth:`bulk_create`."""
+        return await self._arun(QuerySet._plan_bulk_create, self._instances(objs))
+
+    def _instances(self, objs: Iterable[M | dict[str, Any]]) -> list[M]:
+        return [obj if isinstance(obj, self.model) else self.model(**obj) for obj in objs]  # type: ignore[arg-type]
+
+    def in_bulk(
+        self, id_list: Iterable[Any] | None = None, *, field_name: str = "pk"
+    ) -> dict[Any, M]:
+        """``{pk: object}`` for ``id_list`` (batched ``pk__in`` requests), or for every row."""
+        ids = self._for_in_bulk(id_list, field_name)
+        if ids == []:
+            return {}
+        return self._run("ain_bulk", QuerySet._plan_in_bulk, ids, field_name)
+
+    async def ain_bulk(
+        self, id_list: Iterable[Any] | None = None, *, field_name: str = "pk"
+    ) -> dict[Any, M]:
+        """Async twin of :meth:`in_bulk`."""
+        ids = self._for_in_bulk(id_list, field_name)
+        if ids == []:
+            return {}
+        return await self._arun(QuerySet._plan_in_bulk, ids, field_name)
+
+    def _for_in_bulk(self, id_list: Iterable[Any] | None, field_name: str) -> list[Any] | None:
+        self._not_sliced("use in_bulk() on")
+        self.model._meta.check_fields([field_name], "in_bulk()")
+        return None if id_list is None else list(dict.fromkeys(id_list))
+
+    def update(self, **fields: Any) -> int:
+        """PATCH ``fields`` onto every matching object; returns how many were updated."""
+        self._for_write("update", fields)
+        return self._run("aupdate", QuerySet._plan_update, fields)
+
+    async def aupdate(self, **fields: Any) -> int:
+        """Async twin of :meth:`update` (its PATCHes run concurrently, bounded)."""
+        self._for_write("update", fields)
+        return await self._arun(QuerySet._plan_update, fields)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """DELETE every matching object; returns ``(count, {label: count})`` like Django."""
+        self._for_write("delete", {})
+        return self._run("adelete", QuerySet._plan_delete)
+
+    async def adelete(self) -> tuple[int, dict[str, int]]:
+        """Async twin of :meth:`delete` (its DELETEs run concurrently, bounded)."""
+        self._for_write("delete", {})
+        return await self._arun(QuerySet._plan_delete)
+
+    def _for_write(self, action: str, fields: dict[str, Any]) -> None:
+        if self._query.is_sliced:
+            raise TypeError(f"Cannot {action} a query once a slice has been taken.")
+        self.model._meta.check_fields(fields, f"{action}()")
+
+    def iterator(self, chunk_size: int | None = None) -> Iterator[Any]:
+        """Stream the rows page by page (``chunk_size`` rows per request), without caching."""
+        ensure_sync_allowed(f"{self.model.__name__}.objects.iterator", "aiterator")
+        service = self._service()
+        walk = self._walk(service, chunk_size)
+        while walk.request is not None:
+            page = service.run(plans.fetch_page(service.context, walk.request, walk.qctx))
+            yield from self._build(walk.take(page))
+
+    async def aiterator(self, chunk_size: int | None = None) -> AsyncIterator[Any]:
+        """Async twin of :meth:`iterator`."""
+        service = self._service()
+        walk = self._walk(service, chunk_size)
+        while walk.request is not None:
+            page = await service.arun(plans.fetch_page(service.context, walk.request, walk.qctx))
+            for item in self._build(walk.take(page)):
+                yield item
+
+    def _walk(self, service: Service, chunk_size: int | None) -> PageWalk:
+        return PageWalk(
+            service.context,
+            self.model._meta.endpoint,
+            self._query,
+            self._qctx(service),
+            page_size=chunk_size,
+        )
+
+
+# Templates must not call methods that write (Django's `alters_data` convention).
+for _name in ("create", "get_or_create", "update_or_create", "bulk_create", "update", "delete"):
+    getattr(QuerySet, _name).alters_data = True
+    getattr(QuerySet, "a" + _name).alters_data = True
+
+
+def _batches(ids: list[Any], fmt: Callable[[Any], str]) -> Generator[list[Any], None, None]:
+    batch: list[Any] = []
+    used = 0
+    for value in ids:
+        size = len(fmt(value)) * 3 + 1  # worst case: every character percent-encoded
+        if batch and used + size > _IN_BULK_PARAM_BUDGET:
+            yield batch
+            batch, used = [], 0
+        batch.append(value)
+        used += size
+    if batch:
+        yield batch
+
+
+class _NoPk:
+    def __repr__(self) -> str:
+        return "<no pk>"
+
+
+_NO_PK: Any = _NoPk()
+
+
+class Manager(QuerySet[M]):
+    """``Model.objects``: the entry point to querysets; itself an unfiltered queryset.
+
+    Evaluation methods (``get``, ``count``...) work on it directly; to iterate, call
+    ``.all()`` first, as in Django.
+    """
+
+    _queryset_class: ClassVar[type[QuerySet[Any]] | None] = QuerySet
+
+    def get_queryset(self) -> QuerySet[M]:
+        """A fresh queryset over every row."""
+        return self._chain()
+
+    def __iter__(self) -> Iterator[Any]:
+        raise TypeError(f"'{type(self).__name__}' object is not iterable; use .all()")
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __len__(self) -> int:
+        raise TypeError(f"object of type '{type(self).__name__}' has no len(); use .count()")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} for {self.model.__name__}>"
+
+
+class AsyncQuerySet(QuerySet[M]):
+    """The queryset of :class:`~django_api_orm.AsyncAPIModel`: unprefixed methods are
+    awaitable (``await User.objects.count()``) and so is the queryset itself (the list)."""
+
+    get = QuerySet.aget  # type: ignore[assignment]
+    first = QuerySet.afirst  # type: ignore[assignment]
+    last = QuerySet.alast  # type: ignore[assignment]
+    count = QuerySet.acount  # type: ignore[assignment]
+    exists = QuerySet.aexists  # type: ignore[assignment]
+    create = QuerySet.acreate  # type: ignore[assignment]
+    get_or_create = QuerySet.aget_or_create  # type: ignore[assignment]
+    update_or_create = QuerySet.aupdate_or_create  # type: ignore[assignment]
+    bulk_create = QuerySet.abulk_create  # type: ignore[assignment]
+    in_bulk = QuerySet.ain_bulk  # type: ignore[assignment]
+    update = QuerySet.aupdate  # type: ignore[assignment]
+    delete = QuerySet.adelete  # type: ignore[assignment]
+    iterator = QuerySet.aiterator  # type: ignore[assignment]
+
+    def __await__(self) -> Generator[Any, None, list[Any]]:
+        return self.aall().__await__()
+
+    def _fetch(self) -> Awaitable[list[Any]]:
+        """Seed 000's ``await qs._fetch()``: the rows as a list."""
+        return self.aall()
+
+
+class AsyncManager(AsyncQuerySet[M]):
+    """``Model.objects`` of :class:`~django_api_orm.AsyncAPIModel`."""
+
+    _queryset_class: ClassVar[type[QuerySet[Any]] | None] = AsyncQuerySet
+
+    get_queryset = Manager.get_queryset  # type: ignore[assignment]
+    __iter__ = Manager.__iter__  # type: ignore[assignment]
+    __bool__ = Manager.__bool__
+    __len__ = Manager.__len__
+    __repr__ = Manager.__repr__

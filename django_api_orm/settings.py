@@ -1,0 +1,202 @@
+"""The ``API_ORM_SERVICES`` setting: one validated :class:`ServiceSettings` per alias.
+
+::
+
+    API_ORM_SERVICES = {
+        "default": {"BASE_URL": "https://books.example.com/api/", "AUTH_TOKEN": "..."},
+        "billing": {"BASE_URL": "https://billing.example.com/", "TIMEOUT": 10, "HTTP2": True},
+    }
+
+Every key, its default and its meaning is listed in ``docs/settings.md``. A wrong value raises
+:class:`~django.core.exceptions.ImproperlyConfigured` naming the alias and the key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic import ValidationError as PydanticValidationError
+
+__all__ = ["SETTING_NAME", "ServiceSettings", "TimeoutSettings", "load_services"]
+
+SETTING_NAME = "API_ORM_SERVICES"
+
+
+def _no_control_characters(value: str, what: str) -> str:
+    if any(ch in value for ch in "\r\n\x00"):
+        raise ValueError(f"{what} must not contain CR, LF or NUL characters")
+    return value
+
+
+class TimeoutSettings(BaseModel):
+    """Per-phase timeouts in seconds, as httpx splits them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    connect: float = Field(default=5.0, gt=0)
+    read: float = Field(default=30.0, gt=0)
+    write: float = Field(default=30.0, gt=0)
+    pool: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lower_keys(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            return {str(k).lower(): v for k, v in data.items()}
+        return data
+
+
+class ServiceSettings(BaseModel):
+    """One service's settings, validated; attribute names are the UPPERCASE setting keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    BASE_URL: str
+    AUTH_TOKEN: SecretStr | None = None
+    AUTH_SCHEME: str = "Bearer"
+    HEADERS: dict[str, str] = Field(default_factory=dict)
+    TIMEOUT: float | TimeoutSettings = Field(default=30.0)
+    VERIFY_SSL: bool = True
+    FOLLOW_REDIRECTS: bool = False
+    MAX_RETRIES: int = Field(default=3, ge=0, le=20)
+    RETRY_DELAY: float = Field(default=0.5, ge=0)
+    RETRY_MAX_WAIT: float = Field(default=30.0, ge=0)
+    RETRY_MAX_ELAPSED: float = Field(default=60.0, ge=0)
+    HTTP2: bool = False
+    MAX_CONNECTIONS: int = Field(default=100, ge=1)
+    MAX_KEEPALIVE_CONNECTIONS: int = Field(default=20, ge=0)
+    MAX_CONCURRENCY: int = Field(default=10, ge=1)
+    DIALECT: Literal["drf"] = "drf"
+    PAGE_SIZE: int | None = Field(default=None, ge=1)
+    PAGE_PARAM: str = "page"
+    PAGE_SIZE_PARAM: str | None = "page_size"
+    ORDERING_PARAM: str = "ordering"
+    TRAILING_SLASH: bool = True
+
+    @field_validator("BASE_URL")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(
+                "must be an absolute http:// or https:// URL, e.g. 'https://api.example.com/'"
+            )
+        if parts.query or parts.fragment:
+            raise ValueError("must not carry a query string or fragment")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("AUTH_SCHEME")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        return _no_control_characters(value, "AUTH_SCHEME")
+
+    @field_validator("AUTH_TOKEN")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _no_control_characters(value.get_secret_value(), "AUTH_TOKEN")
+        return value
+
+    @field_validator("HEADERS")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, header in value.items():
+            _no_control_characters(name, f"header name {name!r}")
+            _no_control_characters(header, f"the value of header {name!r}")
+        return value
+
+    @field_validator("HTTP2")
+    @classmethod
+    def _h2_installed(cls, value: bool) -> bool:
+        if value and importlib.util.find_spec("h2") is None:
+            raise ValueError("needs the 'h2' package: pip install 'django-api-orm[http2]'")
+        return value
+
+    @model_validator(mode="after")
+    def _keepalive_within_pool(self) -> ServiceSettings:
+        if self.MAX_KEEPALIVE_CONNECTIONS > self.MAX_CONNECTIONS:
+            raise ValueError(
+                "MAX_KEEPALIVE_CONNECTIONS must not exceed MAX_CONNECTIONS "
+                f"({self.MAX_KEEPALIVE_CONNECTIONS} > {self.MAX_CONNECTIONS})"
+            )
+        return self
+
+    def auth_header(self) -> str | None:
+        """The ``Authorization`` header value, or None without a token."""
+        if self.AUTH_TOKEN is None:
+            return None
+        token = self.AUTH_TOKEN.get_secret_value()
+        return f"{self.AUTH_SCHEME} {token}" if self.AUTH_SCHEME else token
+
+
+def _describe(alias: str, error: PydanticValidationError) -> list[str]:
+    messages = []
+    for item in error.errors():
+        key = "".join(
+            f"[{part!r}]" for part in item["loc"] if not str(part).startswith(("float", "function"))
+        )
+        text = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "missing":
+            text = "is required"
+        messages.append(f"{SETTING_NAME}[{alias!r}]{key}: {text}")
+    return messages
+
+
+def validate_service(alias: str, raw: Any) -> tuple[ServiceSettings | None, list[str]]:
+    """Validate one alias's dict; returns the settings or the list of problems."""
+    if not isinstance(raw, Mapping):
+        return None, [f"{SETTING_NAME}[{alias!r}] must be a dict, got {type(raw).__name__}."]
+    problems = []
+    known = list(ServiceSettings.model_fields)
+    for key in raw:
+        if key not in known:
+            hint = difflib.get_close_matches(str(key).upper(), known, n=1)
+            suffix = f" Did you mean {hint[0]!r}?" if hint else f" Known keys: {', '.join(known)}."
+            problems.append(f"{SETTING_NAME}[{alias!r}][{key!r}]: unknown key.{suffix}")
+    if problems:
+        return None, problems
+    try:
+        return ServiceSettings.model_validate(dict(raw)), []
+    except PydanticValidationError as error:
+        return None, _describe(alias, error)
+
+
+def collect_services(raw: Any) -> tuple[dict[str, ServiceSettings], list[str]]:
+    """Validate the whole setting; returns the good services and every problem found."""
+    if raw is None:
+        return {}, []
+    if not isinstance(raw, Mapping):
+        return {}, [
+            f"{SETTING_NAME} must be a dict of alias -> settings, got {type(raw).__name__}."
+        ]
+    services: dict[str, ServiceSettings] = {}
+    problems: list[str] = []
+    for alias, value in raw.items():
+        service, errors = validate_service(str(alias), value)
+        problems += errors
+        if service is not None:
+            services[str(alias)] = service
+    return services, problems
+
+
+def load_services() -> dict[str, ServiceSettings]:
+    """Read and validate ``settings.API_ORM_SERVICES``; raise ImproperlyConfigured if wrong."""
+    services, problems = collect_services(getattr(django_settings, SETTING_NAME, None))
+    if problems:
+        raise ImproperlyConfigured("\n".join(problems))
+    return services

@@ -1,0 +1,326 @@
+"""The only module that imports httpx: pooled clients per service, and the two drivers.
+
+A :class:`Service` owns one ``httpx.Client`` (thread-safe, shared by every thread) and one
+``httpx.AsyncClient`` per running event loop. :meth:`Service.run` and :meth:`Service.arun`
+carry out the effects a plan yields — the only difference between a sync method and its
+``a``-twin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+import time
+from typing import Any, TypeVar
+
+import httpx
+
+from . import exceptions
+from ._core.dialect import DRFDialect
+from ._core.messages import Gather, Plan, Request, Response, Send, SendResult, Sleep
+from ._core.plans import ServiceContext
+from ._core.retry import RetryPolicy
+from ._core.urls import redact_url
+from ._loops import PerLoop
+from .settings import ServiceSettings
+
+__all__ = ["Service"]
+
+T = TypeVar("T")
+logger = logging.getLogger("django_api_orm")
+
+_USER_AGENT = "django-api-orm/0.1"
+
+
+def _timeout(settings: ServiceSettings) -> httpx.Timeout:
+    value = settings.TIMEOUT
+    if isinstance(value, int | float):
+        return httpx.Timeout(float(value))
+    return httpx.Timeout(connect=value.connect, read=value.read, write=value.write, pool=value.pool)
+
+
+def _client_options(settings: ServiceSettings) -> dict[str, Any]:
+    headers = {"User-Agent": _USER_AGENT, "Accept": "application/json", **settings.HEADERS}
+    auth = settings.auth_header()
+    if auth is not None:
+        headers["Authorization"] = auth
+    return {
+        "base_url": settings.BASE_URL,
+        "headers": headers,
+        "timeout": _timeout(settings),
+        "follow_redirects": settings.FOLLOW_REDIRECTS,
+    }
+
+
+def _transport_options(settings: ServiceSettings) -> dict[str, Any]:
+    return {
+        "verify": settings.VERIFY_SSL,
+        "http2": settings.HTTP2,
+        "limits": httpx.Limits(
+            max_connections=settings.MAX_CONNECTIONS,
+            max_keepalive_connections=settings.MAX_KEEPALIVE_CONNECTIONS,
+        ),
+    }
+
+
+def build_context(alias: str, settings: ServiceSettings) -> ServiceContext:
+    """The sans-IO view of a service: dialect and retry policy from its settings."""
+    dialect = DRFDialect(
+        page_size=settings.PAGE_SIZE,
+        page_param=settings.PAGE_PARAM,
+        page_size_param=settings.PAGE_SIZE_PARAM,
+        ordering_param=settings.ORDERING_PARAM,
+        trailing_slash=settings.TRAILING_SLASH,
+    )
+    retry = RetryPolicy(
+        max_retries=settings.MAX_RETRIES,
+        delay=settings.RETRY_DELAY,
+        max_wait=settings.RETRY_MAX_WAIT,
+        max_elapsed=settings.RETRY_MAX_ELAPSED,
+    )
+    return ServiceContext(
+        alias=alias,
+        base_url=settings.BASE_URL,
+        dialect=dialect,
+        retry=retry,
+        max_concurrency=settings.MAX_CONCURRENCY,
+    )
+
+
+class Service:
+    """A configured remote service: its pooled clients and the drivers that run plans."""
+
+    def __init__(self, alias: str, settings: ServiceSettings, *, explicit: bool = False) -> None:
+        self.alias = alias
+        self.explicit = explicit
+        self.settings = settings
+        self.context = build_context(alias, settings)
+        self._sync_client: httpx.Client | None = None
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._async_clients: PerLoop[httpx.AsyncClient] = PerLoop(
+            self._new_async_client, _aclose_quietly
+        )
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<Service {self.alias!r} {redact_url(self.settings.BASE_URL)}>"
+
+    # -- clients ---------------------------------------------------------------------------
+
+    def sync_client(self) -> httpx.Client:
+        """The service's ``httpx.Client``, made on first use (and anew in a forked child)."""
+        client = self._sync_client
+        if client is None or self._pid != os.getpid():
+            self._check_open()
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._forget_parent_clients()
+                if self._sync_client is None:
+                    self._sync_client = httpx.Client(
+                        transport=httpx.HTTPTransport(**_transport_options(self.settings)),
+                        **_client_options(self.settings),
+                    )
+                client = self._sync_client
+        return client
+
+    def async_client(self) -> httpx.AsyncClient:
+        """The ``httpx.AsyncClient`` of the running event loop, made on first use."""
+        self._check_open()
+        if self._pid != os.getpid():
+            with self._lock:
+                self._forget_parent_clients()
+        return self._async_clients.get()
+
+    def _new_async_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=httpx.AsyncHTTPTransport(**_transport_options(self.settings)),
+            **_client_options(self.settings),
+        )
+
+    def _forget_parent_clients(self) -> None:
+        # After fork() the pools' sockets are shared with the parent: the child must neither
+        # use nor close them, so it drops them and opens its own.
+        _ABANDONED.append((self._sync_client, self._async_clients))
+        self._sync_client = None
+        self._async_clients = PerLoop(self._new_async_client, _aclose_quietly)
+        self._pid = os.getpid()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"{self.alias} has been closed; create a new client.")
+
+    def close(self, *, final: bool = False) -> None:
+        """Close the sync client (async clients close with their loops, or via aclose()).
+
+        A settings-based service reopens on next use; ``final=True`` (explicit clients)
+        makes any later use an error.
+        """
+        self._closed = self._closed or final
+        with self._lock:
+            client, self._sync_client = self._sync_client, None
+        if client is not None:
+            client.close()
+
+    async def aclose(self, *, final: bool = False) -> None:
+        """Close the running loop's async client and the sync client."""
+        client = self._async_clients.pop_current()
+        if client is not None:
+            await client.aclose()
+        self.close(final=final)
+
+    # -- drivers ---------------------------------------------------------------------------
+
+    def run(self, plan: Plan[T]) -> T:
+        """Carry out ``plan`` with the sync client, in order."""
+        client = self.sync_client()
+        value: Any = None
+        try:
+            while True:
+                try:
+                    effect = plan.send(value)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+                if isinstance(effect, Send):
+                    value = self._send(client, effect.request)
+                elif isinstance(effect, Sleep):
+                    time.sleep(effect.seconds)
+                    value = None
+                else:
+                    value = [self.run(sub) for sub in effect.plans]
+        finally:
+            plan.close()
+
+    async def arun(self, plan: Plan[T]) -> T:
+        """Carry out ``plan`` with the running loop's async client; Gather runs concurrently."""
+        client = self.async_client()
+        value: Any = None
+        try:
+            while True:
+                try:
+                    effect = plan.send(value)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+                if isinstance(effect, Send):
+                    value = await self._asend(client, effect.request)
+                elif isinstance(effect, Sleep):
+                    await asyncio.sleep(effect.seconds)
+                    value = None
+                else:
+                    value = await self._gather(effect)
+        finally:
+            plan.close()
+
+    async def _gather(self, effect: Gather) -> list[Any]:
+        limit = asyncio.Semaphore(self.context.max_concurrency)
+
+        async def bounded(sub: Plan[Any]) -> Any:
+            async with limit:
+                return await self.arun(sub)
+
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(bounded(sub)) for sub in effect.plans]
+        return [task.result() for task in tasks]
+
+    def _send(self, client: httpx.Client, request: Request) -> SendResult:
+        started = time.perf_counter()
+        try:
+            response = client.send(self._build(client, request))
+        except httpx.HTTPError as error:
+            return self._failed(request, error, started)
+        return self._received(request, response, started)
+
+    async def _asend(self, client: httpx.AsyncClient, request: Request) -> SendResult:
+        started = time.perf_counter()
+        try:
+            response = await client.send(self._build(client, request))
+        except httpx.HTTPError as error:
+            return self._failed(request, error, started)
+        return self._received(request, response, started)
+
+    @staticmethod
+    def _build(client: httpx.Client | httpx.AsyncClient, request: Request) -> httpx.Request:
+        return client.build_request(
+            request.method,
+            request.url,
+            params=list(request.params) if request.params else None,
+            json=request.json,
+            headers=dict(request.headers) if request.headers else None,
+        )
+
+    def _received(self, request: Request, response: httpx.Response, started: float) -> Response:
+        elapsed = time.perf_counter() - started
+        url = str(response.request.url)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s %s -> %s in %.1f ms",
+                self.alias,
+                request.method,
+                redact_url(url),
+                response.status_code,
+                elapsed * 1000,
+            )
+        return Response(
+            status_code=response.status_code,
+            headers=response.headers,
+            content=response.content,
+            method=request.method,
+            url=url,
+            http_version=response.http_version,
+            elapsed=elapsed,
+        )
+
+    def _failed(self, request: Request, error: httpx.HTTPError, started: float) -> SendResult:
+        url = redact_url(str(error.request.url)) if _has_request(error) else request.url
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        logger.debug(
+            "%s %s %s failed after %.1f ms: %s",
+            self.alias,
+            request.method,
+            url,
+            elapsed_ms,
+            type(error).__name__,
+        )
+        kind = type(error).__name__
+        options: dict[str, Any] = {"method": request.method, "url": url, "service": self.alias}
+        if isinstance(error, httpx.ConnectTimeout):
+            return exceptions.APITimeoutError(
+                f"Connect timeout ({kind})", retryable=True, **options
+            )
+        if isinstance(error, httpx.TimeoutException):
+            return exceptions.APITimeoutError(f"Timed out ({kind})", **options)
+        if isinstance(
+            error,
+            httpx.ConnectError | httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError,
+        ):
+            return exceptions.APIConnectionError(
+                f"Connection failed ({kind}: {error})", retryable=True, **options
+            )
+        if isinstance(error, httpx.DecodingError):
+            raise exceptions.ResponseError(
+                f"Could not decode the response body ({error})", **options
+            ) from error
+        return exceptions.RequestError(f"Request failed ({kind}: {error})", **options)
+
+
+def _has_request(error: httpx.HTTPError) -> bool:
+    try:
+        error.request  # noqa: B018 - raises RuntimeError when unset
+    except RuntimeError:
+        return False
+    return True
+
+
+async def _aclose_quietly(client: httpx.AsyncClient) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop may already be going away
+        await client.aclose()
+
+
+# Clients inherited over fork(): kept referenced so their sockets are never closed by the
+# child's garbage collector (the parent still uses them).
+_ABANDONED: list[Any] = []

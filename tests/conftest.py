@@ -1,0 +1,27 @@
+"""Fixtures shared by the whole suite: the live upstream and settings that point at it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.test import override_settings
+
+from tests.upstream_fixture import Upstream, upstream, upstream_server  # noqa: F401
+
+
+def service_settings(upstream: Upstream, **extra: object) -> dict[str, object]:
+    """A service dict for the live upstream; tests add keys with ``extra``."""
+    return {"BASE_URL": f"{upstream.url}/api/", "RETRY_DELAY": 0, **extra}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def api_services(upstream_server: Upstream) -> Iterator[None]:  # noqa: F811
+    """Point API_ORM_SERVICES at the live upstream for the whole session."""
+    with override_settings(
+        API_ORM_SERVICES={
+            "default": service_settings(upstream_server),
+            "private": service_settings(upstream_server, AUTH_TOKEN="test-token"),
+        }
+    ):
+        yield
