@@ -42,6 +42,7 @@ class PerLoop(Generic[T]):
             with self._lock:
                 item = self._items.get(loop)
                 if item is None:
+                    self._forget_closed_loops()
                     item = self._factory()
                     self._items[loop] = item
                     self._park_guard(loop, item)
@@ -55,6 +56,11 @@ class PerLoop(Generic[T]):
             return None
         with self._lock:
             return self._items.pop(loop, None)
+
+    def _forget_closed_loops(self) -> None:
+        # A loop closed without shutdown_asyncgens() (a hand-driven loop) never ran its guard.
+        for loop in [loop for loop in self._items if loop.is_closed()]:
+            del self._items[loop]
 
     def __len__(self) -> int:
         return len(self._items)

@@ -47,7 +47,7 @@ def client_settings(
     """The seeds' constructor arguments as validated :class:`ServiceSettings`."""
     return ServiceSettings(
         BASE_URL=base_url,
-        AUTH_TOKEN=auth_token,  # type: ignore[arg-type]
+        AUTH_TOKEN=auth_token,
         TIMEOUT=timeout,
         VERIFY_SSL=verify_ssl,
         FOLLOW_REDIRECTS=follow_redirects,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import pydantic
 from django.core.exceptions import ImproperlyConfigured
@@ -179,8 +179,9 @@ class APIModelBase(type):
                 f"{name}: schema fields {clashes} clash with the model API; rename them in "
                 f"{schema.__name__} (pydantic aliases keep the wire names)."
             )
-        meta = ModelOptions(cls, schema, endpoint, getattr(cls, "_service", "default"), pk_field)
-        cls._meta = meta
+        model = cast("type[APIModel]", cls)
+        meta = ModelOptions(model, schema, endpoint, getattr(cls, "_service", "default"), pk_field)
+        model._meta = meta
         for field_name in schema.model_fields:
             setattr(cls, field_name, _FieldDescriptor(field_name))
         module = attrs.get("__module__", __name__)

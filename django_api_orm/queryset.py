@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections import namedtuple
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, cast
 from urllib.parse import urlencode
 
 from django.core.exceptions import FieldError
@@ -122,7 +122,9 @@ class QuerySet(Generic[M]):
         """Rows not matching; what the API cannot negate raises NotSupportedError."""
         return self._filter_or_exclude(True, args, kwargs)
 
-    def _filter_or_exclude(self, negate: bool, args: tuple[Q, ...], kwargs: dict[str, Any]) -> Any:
+    def _filter_or_exclude(
+        self, negate: bool, args: tuple[Q, ...], kwargs: dict[str, Any]
+    ) -> QuerySet[M]:
         if not args and not kwargs:
             return self._chain()
         self._not_sliced("filter")
@@ -275,7 +277,7 @@ class QuerySet(Generic[M]):
         children = query.where.children
         if len(children) != 1 or isinstance(children[0], Q):
             return _NO_PK
-        keyword, value = children[0]
+        keyword, value = cast(tuple[str, Any], children[0])
         pk = self.model._meta.pk_field
         if keyword in {"pk", "pk__exact", pk, f"{pk}__exact"} and value is not None:
             return value
@@ -404,7 +406,7 @@ class QuerySet(Generic[M]):
     def get(self, *args: Q, **kwargs: Any) -> M:
         """The one matching object: ``get(pk=7)`` is ``GET endpoint/7/``; other lookups fetch
         at most 2 rows. Raises ``Model.DoesNotExist`` / ``Model.MultipleObjectsReturned``."""
-        return self._for_get(args, kwargs)._run("aget", QuerySet._plan_get)
+        return cast(M, self._for_get(args, kwargs)._run("aget", QuerySet._plan_get))
 
     async def aget(self, *args: Q, **kwargs: Any) -> M:
         """Async twin of :meth:`get`."""
@@ -415,7 +417,7 @@ class QuerySet(Generic[M]):
 
     def first(self) -> M | None:
         """The first object (by pk when unordered), or None."""
-        return self._for_first()._run("afirst", QuerySet._plan_first)
+        return cast(M | None, self._for_first()._run("afirst", QuerySet._plan_first))
 
     async def afirst(self) -> M | None:
         """Async twin of :meth:`first`."""
@@ -428,7 +430,7 @@ class QuerySet(Generic[M]):
 
     def last(self) -> M | None:
         """The last object (by pk when unordered), or None: fetched with reversed ordering."""
-        return self.reverse()._run("alast", QuerySet._plan_first)
+        return cast(M | None, self.reverse()._run("alast", QuerySet._plan_first))
 
     async def alast(self) -> M | None:
         """Async twin of :meth:`last`."""
@@ -460,7 +462,7 @@ class QuerySet(Generic[M]):
 
     def create(self, **fields: Any) -> M:
         """Validate locally, then POST (with an Idempotency-Key); returns the saved object."""
-        return self._run("acreate", QuerySet._plan_create, self.model(**fields))
+        return cast(M, self._run("acreate", QuerySet._plan_create, self.model(**fields)))
 
     async def acreate(self, **fields: Any) -> M:
         """Async twin of :meth:`create`."""
@@ -623,6 +625,9 @@ class Manager(QuerySet[M]):
     def __iter__(self) -> Iterator[Any]:
         raise TypeError(f"'{type(self).__name__}' object is not iterable; use .all()")
 
+    def __aiter__(self) -> AsyncIterator[Any]:
+        raise TypeError(f"'{type(self).__name__}' object is not iterable; use .all()")
+
     def __bool__(self) -> bool:
         return True
 
@@ -664,8 +669,9 @@ class AsyncManager(AsyncQuerySet[M]):
 
     _queryset_class: ClassVar[type[QuerySet[Any]] | None] = AsyncQuerySet
 
-    get_queryset = Manager.get_queryset  # type: ignore[assignment]
-    __iter__ = Manager.__iter__  # type: ignore[assignment]
+    get_queryset = Manager.get_queryset
+    __iter__ = Manager.__iter__
+    __aiter__ = Manager.__aiter__
     __bool__ = Manager.__bool__
     __len__ = Manager.__len__
     __repr__ = Manager.__repr__

@@ -10,9 +10,9 @@ from django.test import override_settings
 from tests.upstream_fixture import Upstream, upstream, upstream_server  # noqa: F401
 
 
-def service_settings(upstream: Upstream, **extra: object) -> dict[str, object]:
+def service_settings(server: Upstream, **extra: object) -> dict[str, object]:
     """A service dict for the live upstream; tests add keys with ``extra``."""
-    return {"BASE_URL": f"{upstream.url}/api/", "RETRY_DELAY": 0, **extra}
+    return {"BASE_URL": f"{server.url}/api/", "RETRY_DELAY": 0, **extra}
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -13,7 +13,7 @@ import enum
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from django.core.exceptions import FieldError
 from django.db.models import Q
@@ -215,7 +215,7 @@ class Dialect:
             if isinstance(child, Q):
                 yield from self._conjuncts(child, ctx, negated=negated)
             else:
-                keyword, value = child
+                keyword, value = cast(tuple[str, Any], child)
                 yield parse_lookup(keyword, value, ctx.fields, ctx.pk), negated
 
 
