@@ -15,7 +15,7 @@ run the same plan (see :mod:`django_api_orm._core.plans`).
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import pydantic
@@ -94,6 +94,9 @@ class ModelOptions:
             name: _field_spec(name, info) for name, info in schema.model_fields.items()
         }
         self.field_names = tuple(self.fields)
+        # Optional allow-lists: the fields the API lets us filter and order by.
+        self.filterable = _allow_list(model, "_filterable_fields", self.fields)
+        self.orderable = _allow_list(model, "_orderable_fields", self.fields)
         # Set by register_models()/register_async_models(): an explicit client's service.
         self.bound_service: Service | None = None
 
@@ -109,7 +112,12 @@ class ModelOptions:
     def query_context(self, service: Service) -> QueryContext:
         """What the dialect needs to check and word lookups on this model."""
         return QueryContext(
-            service=service.alias, model=self.object_name, fields=self.fields, pk=self.pk_field
+            service=service.alias,
+            model=self.object_name,
+            fields=self.fields,
+            pk=self.pk_field,
+            filterable=self.filterable,
+            orderable=self.orderable,
         )
 
     def check_fields(self, names: Any, what: str) -> None:
@@ -120,6 +128,16 @@ class ModelOptions:
                 f"{what}: the following fields do not exist in {self.object_name}: "
                 f"{', '.join(unknown)}"
             )
+
+
+def _allow_list(model: type, attr: str, fields: Mapping[str, FieldSpec]) -> frozenset[str] | None:
+    names = getattr(model, attr, None)
+    if names is None:
+        return None
+    unknown = sorted(set(names) - set(fields))
+    if unknown:
+        raise ImproperlyConfigured(f"{model.__name__}.{attr} names unknown fields {unknown}.")
+    return frozenset(names)
 
 
 class _ManagerDescriptor:
@@ -225,6 +243,8 @@ class APIModel(metaclass=APIModelBase):
     _endpoint: ClassVar[str]
     _service: ClassVar[str] = "default"
     _pk_field: ClassVar[str] = "id"
+    _filterable_fields: ClassVar[Sequence[str] | None] = None
+    _orderable_fields: ClassVar[Sequence[str] | None] = None
     _meta: ClassVar[ModelOptions]
     DoesNotExist: ClassVar[type[exceptions.DoesNotExist]]
     MultipleObjectsReturned: ClassVar[type[exceptions.MultipleObjectsReturned]]

@@ -233,8 +233,16 @@ class QuerySet(Generic[M]):
         return iter(self._fetch_all())
 
     async def __aiter__(self) -> AsyncIterator[Any]:
-        for item in await self._afetch_all():
+        # Streams with read-ahead (see Service.apages); a full pass fills the cache.
+        if self._result_cache is not None:
+            for item in self._result_cache:
+                yield item
+            return
+        results = []
+        async for item in self._astream(None):
+            results.append(item)
             yield item
+        self._result_cache = results
 
     def __len__(self) -> int:
         return len(self._fetch_all())
@@ -557,18 +565,18 @@ class QuerySet(Generic[M]):
         """Stream the rows page by page (``chunk_size`` rows per request), without caching."""
         ensure_sync_allowed(f"{self.model.__name__}.objects.iterator", "aiterator")
         service = self._service()
-        walk = self._walk(service, chunk_size)
-        while walk.request is not None:
-            page = service.run(plans.fetch_page(service.context, walk.request, walk.qctx))
-            yield from self._build(walk.take(page))
+        for rows in service.pages(self._walk(service, chunk_size)):
+            yield from self._build(rows)
 
     async def aiterator(self, chunk_size: int | None = None) -> AsyncIterator[Any]:
-        """Async twin of :meth:`iterator`."""
+        """Async twin of :meth:`iterator`, fetching ahead (concurrently when the total is known)."""
+        async for item in self._astream(chunk_size):
+            yield item
+
+    async def _astream(self, chunk_size: int | None) -> AsyncIterator[Any]:
         service = self._service()
-        walk = self._walk(service, chunk_size)
-        while walk.request is not None:
-            page = await service.arun(plans.fetch_page(service.context, walk.request, walk.qctx))
-            for item in self._build(walk.take(page)):
+        async for rows in service.apages(self._walk(service, chunk_size)):
+            for item in self._build(rows):
                 yield item
 
     def _walk(self, service: Service, chunk_size: int | None) -> PageWalk:

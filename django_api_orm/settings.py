@@ -79,12 +79,80 @@ class ServiceSettings(BaseModel):
     MAX_CONNECTIONS: int = Field(default=100, ge=1)
     MAX_KEEPALIVE_CONNECTIONS: int = Field(default=20, ge=0)
     MAX_CONCURRENCY: int = Field(default=10, ge=1)
-    DIALECT: Literal["drf"] = "drf"
+    DIALECT: str = "drf"
+    PAGINATION: Literal["page", "offset", "cursor", "none"] | None = None
     PAGE_SIZE: int | None = Field(default=None, ge=1)
-    PAGE_PARAM: str = "page"
-    PAGE_SIZE_PARAM: str | None = "page_size"
-    ORDERING_PARAM: str = "ordering"
+    MAX_PAGE_SIZE: int = Field(default=1000, ge=1)
+    PAGE_PARAM: str | None = None
+    FIRST_PAGE: int = Field(default=1, ge=0)
+    PAGE_SIZE_PARAM: str | None = None
+    OFFSET_PARAM: str | None = None
+    LIMIT_PARAM: str | None = None
+    ITEMS_KEY: str | None = None
+    TOTAL_KEY: str | None = None
+    NEXT_KEY: str | None = None
+    TOTAL_HEADER: str | None = None
+    ORDERING_PARAM: str | None = None
+    ORDERING_ASC: str | None = None
+    ORDERING_DESC: str | None = None
+    LOOKUP_FORMAT: str | None = None
+    VALUE_FORMAT: str | None = None
+    LOOKUP_NAMES: dict[str, str] = Field(default_factory=dict)
+    LOOKUPS: list[str] | None = None
+    LIST_FORMAT: Literal["comma", "repeat"] | None = None
     TRAILING_SLASH: bool = True
+
+    @field_validator("DIALECT")
+    @classmethod
+    def _dialect(cls, value: str) -> str:
+        from ._core.dialect import BUILTIN_DIALECTS
+
+        if value not in BUILTIN_DIALECTS and "." not in value:
+            raise ValueError(
+                f"must be one of {sorted(BUILTIN_DIALECTS)} or a dotted path to a Dialect class"
+            )
+        return value
+
+    @field_validator("LOOKUPS")
+    @classmethod
+    def _lookups(cls, value: list[str] | None) -> list[str] | None:
+        from ._core.query import LOOKUPS
+
+        unknown = sorted(set(value or ()) - LOOKUPS)
+        if unknown:
+            raise ValueError(f"unknown lookups {unknown}; known: {sorted(LOOKUPS)}")
+        return value
+
+    def dialect_options(self) -> dict[str, Any]:
+        """The dialect keywords this service sets (unset keys keep the dialect's defaults)."""
+        names = {
+            "PAGINATION": "pagination",
+            "PAGE_SIZE": "page_size",
+            "MAX_PAGE_SIZE": "max_page_size",
+            "PAGE_PARAM": "page_param",
+            "FIRST_PAGE": "first_page",
+            "PAGE_SIZE_PARAM": "page_size_param",
+            "OFFSET_PARAM": "offset_param",
+            "LIMIT_PARAM": "limit_param",
+            "ITEMS_KEY": "items_key",
+            "TOTAL_KEY": "total_key",
+            "NEXT_KEY": "next_key",
+            "TOTAL_HEADER": "total_header",
+            "ORDERING_PARAM": "ordering_param",
+            "ORDERING_ASC": "ordering_asc",
+            "ORDERING_DESC": "ordering_desc",
+            "LOOKUP_FORMAT": "lookup_format",
+            "VALUE_FORMAT": "value_format",
+            "LOOKUP_NAMES": "lookup_names",
+            "LOOKUPS": "lookups",
+            "LIST_FORMAT": "list_format",
+            "TRAILING_SLASH": "trailing_slash",
+        }
+        return {
+            option: getattr(self, key)
+            for key, option in names.items()
+            if key in self.model_fields_set
+        }
 
     @field_validator("BASE_URL")
     @classmethod

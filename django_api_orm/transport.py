@@ -10,23 +10,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import ssl
 import threading
 import time
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, TypeVar
 
 import httpx
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from . import exceptions
-from ._core.dialect import DRFDialect
+from ._core.dialect import BUILTIN_DIALECTS, Dialect, Page
 from ._core.messages import Gather, Plan, Request, Response, Send, SendResult, Sleep
-from ._core.plans import ServiceContext
+from ._core.plans import PageWalk, ServiceContext, fetch_page
 from ._core.retry import RetryPolicy
 from ._core.urls import redact_url
 from ._loops import PerLoop
-from .settings import ServiceSettings
+from .settings import SETTING_NAME, ServiceSettings
 
 __all__ = ["Service"]
 
@@ -67,15 +72,30 @@ def _transport_options(settings: ServiceSettings, ssl_context: ssl.SSLContext) -
     }
 
 
+def dialect_class(settings: ServiceSettings, alias: str) -> type[Dialect]:
+    """The dialect class named by ``DIALECT``: a built-in name or a dotted path."""
+    name = settings.DIALECT
+    if name in BUILTIN_DIALECTS:
+        return BUILTIN_DIALECTS[name]
+    try:
+        cls = import_string(name)
+    except ImportError as error:
+        raise ImproperlyConfigured(
+            f"{SETTING_NAME}[{alias!r}]['DIALECT']: cannot import {name!r}: {error}"
+        ) from None
+    if not (isinstance(cls, type) and issubclass(cls, Dialect)):
+        raise ImproperlyConfigured(
+            f"{SETTING_NAME}[{alias!r}]['DIALECT']: {name!r} is not a Dialect subclass."
+        )
+    return cls
+
+
 def build_context(alias: str, settings: ServiceSettings) -> ServiceContext:
     """The sans-IO view of a service: dialect and retry policy from its settings."""
-    dialect = DRFDialect(
-        page_size=settings.PAGE_SIZE,
-        page_param=settings.PAGE_PARAM,
-        page_size_param=settings.PAGE_SIZE_PARAM,
-        ordering_param=settings.ORDERING_PARAM,
-        trailing_slash=settings.TRAILING_SLASH,
-    )
+    try:
+        dialect = dialect_class(settings, alias)(**settings.dialect_options())
+    except TypeError as error:
+        raise ImproperlyConfigured(f"{SETTING_NAME}[{alias!r}]: {error}") from None
     retry = RetryPolicy(
         max_retries=settings.MAX_RETRIES,
         delay=settings.RETRY_DELAY,
@@ -228,6 +248,50 @@ class Service:
                     value = await self._gather(effect)
         finally:
             plan.close()
+
+    def pages(self, walk: PageWalk) -> Iterator[list[Any]]:
+        """The rows of ``walk``, one page at a time (memory stays at one page)."""
+        while walk.request is not None:
+            page = self.run(fetch_page(self.context, walk.request, walk.qctx))
+            yield walk.take(page)
+
+    async def apages(self, walk: PageWalk) -> AsyncIterator[list[Any]]:
+        """Async twin of :meth:`pages` that fetches ahead while the caller works.
+
+        The next page is already on its way while the caller handles this one; when the
+        first page tells the total, up to ``MAX_CONCURRENCY`` pages are in flight at once.
+        Pages still come out in order, and at most that many are held in memory.
+        """
+        ctx = self.context
+        if walk.request is None:
+            return
+        first = await self.arun(fetch_page(ctx, walk.request, walk.qctx))
+        rows = walk.take(first)
+        planned = iter(walk.plan_rest(first) or ())
+        ahead: deque[asyncio.Future[Page | None]] = deque()
+
+        def launch(request: Request) -> None:
+            ahead.append(asyncio.ensure_future(self.arun(fetch_page(ctx, request, walk.qctx))))
+
+        try:
+            for request in itertools.islice(planned, ctx.max_concurrency):
+                launch(request)
+            following = not ahead
+            if following and walk.request is not None:
+                launch(walk.request)
+            yield rows
+            while ahead:
+                page = await ahead.popleft()
+                rows = walk.take(page, follow=following)
+                upcoming = walk.request if following else next(planned, None)
+                if upcoming is not None:
+                    launch(upcoming)
+                yield rows
+        finally:
+            for task in ahead:
+                task.cancel()
+            if ahead:
+                await asyncio.gather(*ahead, return_exceptions=True)
 
     async def _gather(self, effect: Gather) -> list[Any]:
         limit = asyncio.Semaphore(self.context.max_concurrency)

@@ -1,8 +1,14 @@
 """Dialects: how one API spells filters, ordering and pages, and how it shapes lists.
 
 The default, :class:`DRFDialect`, speaks Django REST framework with django-filter:
-``year__gte=1990``, ``title__in=a,b``, ``ordering=-year,title``, ``page=2&page_size=50``,
-and reads ``{count, next, previous, results}`` envelopes as well as bare JSON lists.
+``year__gte=1990``, ``title__in=a,b``, ``ordering=-year,title``, ``page=2&page_size=50``
+(or ``limit/offset``, or cursor ``next`` links), and reads ``{count, next, previous,
+results}`` envelopes as well as bare JSON lists. :class:`LinkHeaderDialect` reads bare JSON
+arrays paginated by an RFC 8288 ``Link: <...>; rel="next"`` header with the total in a header
+such as ``X-Total-Count``.
+
+Every knob is a keyword of :class:`Dialect` (and a service setting, see docs/settings.md);
+override methods for anything the knobs cannot say.
 """
 
 from __future__ import annotations
@@ -10,21 +16,49 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn, cast
+from typing import Any, ClassVar, Literal, NoReturn, cast
+from urllib.parse import urljoin
 
 from django.core.exceptions import FieldError
 from django.db.models import Q
 
 from ..exceptions import NotSupportedError
-from .query import Condition, FieldSpec, RemoteQuery, parse_lookup
+from .query import LOOKUPS, Condition, FieldSpec, RemoteQuery, parse_lookup
 from .urls import detail_path
 
-__all__ = ["DRFDialect", "Dialect", "Page", "QueryContext"]
+__all__ = ["DRFDialect", "Dialect", "LinkHeaderDialect", "Page", "QueryContext"]
 
 Params = list[tuple[str, str]]
+Pagination = Literal["page", "offset", "cursor", "none"]
+
+_LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]+)*)")
+_REL = re.compile(r'rel\s*=\s*"?([^";,]+)"?', re.IGNORECASE)
+
+
+def parse_link_header(value: str) -> dict[str, str]:
+    """``<https://x/?page=2>; rel="next", <...>; rel="last"`` → ``{"next": ..., "last": ...}``."""
+    links: dict[str, str] = {}
+    for match in _LINK.finditer(value or ""):
+        url, params = match.groups()
+        for rel in _REL.findall(params):
+            for name in rel.split():
+                links.setdefault(name.lower(), url.strip())
+    return links
+
+
+def _dig(data: Any, path: str | None) -> Any:
+    """``_dig({"meta": {"total": 3}}, "meta.total")`` → 3; None when any step is missing."""
+    if not path:
+        return None
+    for key in path.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,31 +82,68 @@ class QueryContext:
     model: str
     fields: Mapping[str, FieldSpec]
     pk: str
+    filterable: frozenset[str] | None = None
+    orderable: frozenset[str] | None = None
 
 
 class Dialect:
-    """Base class: subclass and override what your API does differently.
+    """Base class of dialects: the knobs below cover most APIs; override methods for more.
 
-    Set by the service's ``DIALECT`` setting. Methods receive plain data and return query
-    parameters or :class:`Page` objects; they never send requests.
+    Requests: :meth:`condition_params` (one lookup), :meth:`ordering_params`,
+    :meth:`page_params`. Responses: :meth:`parse_page`. Nothing here sends a request.
     """
 
-    name = "base"
+    name: ClassVar[str] = "base"
 
     def __init__(
         self,
         *,
+        pagination: Pagination = "page",
         page_size: int | None = None,
+        max_page_size: int = 1000,
         page_param: str = "page",
+        first_page: int = 1,
         page_size_param: str | None = "page_size",
+        offset_param: str = "offset",
+        limit_param: str = "limit",
+        items_key: str | None = "results",
+        total_key: str | None = "count",
+        next_key: str | None = "next",
+        total_header: str | None = None,
         ordering_param: str = "ordering",
+        ordering_asc: str = "{field}",
+        ordering_desc: str = "-{field}",
+        lookup_format: str = "{field}__{lookup}",
+        value_format: str = "{value}",
+        lookup_names: Mapping[str, str] | None = None,
+        lookups: Iterable[str] = LOOKUPS,
+        list_format: Literal["comma", "repeat"] = "comma",
         trailing_slash: bool = True,
     ) -> None:
+        self.pagination = pagination
         self.page_size = page_size
+        self.max_page_size = max_page_size
         self.page_param = page_param
+        self.first_page = first_page
         self.page_size_param = page_size_param
+        self.offset_param = offset_param
+        self.limit_param = limit_param
+        self.items_key = items_key
+        self.total_key = total_key
+        self.next_key = next_key
+        self.total_header = total_header
         self.ordering_param = ordering_param
+        self.ordering_asc = ordering_asc
+        self.ordering_desc = ordering_desc
+        self.lookup_format = lookup_format
+        self.value_format = value_format
+        self.lookup_names = dict(lookup_names or {})
+        self.lookups = frozenset(lookups)
+        self.list_format = list_format
         self.trailing_slash = trailing_slash
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} pagination={self.pagination!r}>"
 
     # -- requests --------------------------------------------------------------------------
 
@@ -88,19 +159,34 @@ class Dialect:
         """A conjunction of conditions as parameters; what cannot be said raises."""
         params: Params = []
         for condition, negated in self._conjuncts(where, ctx, negated=False):
+            if ctx.filterable is not None and condition.field not in ctx.filterable:
+                self.unsupported(ctx, f"filtering on {condition.field!r} (not in _filterable)")
             if negated:
                 condition = self.negate(condition, ctx)
+            if condition.lookup not in self.lookups or self.lookup_names.get(
+                condition.lookup, condition.lookup
+            ) in ("", None):
+                self.unsupported(ctx, f"the lookup {condition.field}__{condition.lookup}")
             params += self.condition_params(condition, ctx)
         return params
 
     def condition_params(self, condition: Condition, ctx: QueryContext) -> Params:
-        """One condition as parameters: ``field__lookup=value``."""
+        """One condition as parameters, e.g. ``("year__gte", "1990")``.
+
+        The key is :attr:`lookup_format` (``exact`` stays the bare field name unless
+        :attr:`lookup_names` renames it) and the value :attr:`value_format`.
+        """
+        lookup = self.lookup_names.get(condition.lookup, condition.lookup)
+        bare = condition.lookup == "exact" and "exact" not in self.lookup_names
         key = (
             condition.field
-            if condition.lookup == "exact"
-            else (f"{condition.field}__{condition.lookup}")
+            if bare
+            else self.lookup_format.format(field=condition.field, lookup=lookup)
         )
-        return [(key, self.format_value(condition, ctx))]
+        values = self.format_values(condition, ctx)
+        if not bare:
+            values = [self.value_format.format(lookup=lookup, value=v) for v in values]
+        return [(key, value) for value in values]
 
     def ordering_params(self, ordering: Sequence[str], ctx: QueryContext) -> Params:
         """``("-year", "title")`` → ``ordering=-year,title``."""
@@ -116,15 +202,41 @@ class Dialect:
                 raise FieldError(
                     f"Cannot resolve keyword {name!r} into field. Choices are: {choices}"
                 )
-            names.append(f"-{name}" if descending else name)
+            if ctx.orderable is not None and name not in ctx.orderable:
+                self.unsupported(ctx, f"ordering by {name!r} (not in _orderable)")
+            names.append(
+                (self.ordering_desc if descending else self.ordering_asc).format(field=name)
+            )
         return [(self.ordering_param, ",".join(names))]
 
-    def page_params(self, page: int, page_size: int | None) -> Params:
-        """Parameters selecting one page (1-based)."""
-        params: Params = [(self.page_param, str(page))]
-        if page_size and self.page_size_param:
-            params.append((self.page_size_param, str(page_size)))
+    def page_params(self, index: int, size: int | None) -> Params:
+        """Parameters of the page that starts at row ``index * size`` (``index`` from 0)."""
+        if self.pagination == "none":
+            return []
+        params: Params = []
+        if self.pagination == "page":
+            params.append((self.page_param, str(self.first_page + index)))
+        elif self.pagination == "offset":
+            params.append((self.offset_param, str(index * (size or 0))))
+        if size:
+            name = self.limit_param if self.pagination == "offset" else self.page_size_param
+            if name:
+                params.append((name, str(size)))
         return params
+
+    def offset_params(self, offset: int, limit: int | None) -> Params:
+        """``offset``/``limit`` parameters (offset pagination only)."""
+        params = [(self.offset_param, str(offset))]
+        if limit:
+            params.append((self.limit_param, str(limit)))
+        return params
+
+    @property
+    def sizes_pages(self) -> bool:
+        """Whether a request can ask for a page size (so slices fetch just what they need)."""
+        if self.pagination == "offset":
+            return True
+        return self.pagination in ("page", "cursor") and bool(self.page_size_param)
 
     def detail_path(self, endpoint: str, pk: Any) -> str:
         """The URL path of one object; the pk is always exactly one segment."""
@@ -132,14 +244,44 @@ class Dialect:
 
     # -- responses -------------------------------------------------------------------------
 
-    def parse_page(self, data: Any, headers: Mapping[str, str]) -> Page:
-        """Rows, total and next link of a list response."""
-        raise NotImplementedError
+    def parse_page(self, data: Any, headers: Mapping[str, str], url: str = "") -> Page:
+        """Rows, total and next link of a list response (envelope, or bare list + headers)."""
+        links = parse_link_header(headers.get("link", ""))
+        header_total = self._header_total(headers)
+        if isinstance(data, list):
+            next_url = links.get("next")
+            return Page(
+                items=data,
+                total=header_total if header_total is not None else None,
+                next_url=urljoin(url, next_url) if next_url else None,
+                complete=next_url is None and header_total is None,
+            )
+        items = _dig(data, self.items_key) if self.items_key else None
+        if isinstance(data, dict) and isinstance(items, list):
+            total = _dig(data, self.total_key)
+            next_url = _dig(data, self.next_key) or links.get("next")
+            return Page(
+                items=items,
+                total=total if isinstance(total, int) else header_total,
+                next_url=urljoin(url, next_url) if isinstance(next_url, str) and next_url else None,
+            )
+        raise ValueError(
+            f"expected a JSON list or an object with a {self.items_key!r} list, got "
+            f"{type(data).__name__}"
+        )
+
+    def _header_total(self, headers: Mapping[str, str]) -> int | None:
+        if not self.total_header:
+            return None
+        try:
+            return int(headers.get(self.total_header.lower(), ""))
+        except ValueError:
+            return None
 
     # -- values and negation ---------------------------------------------------------------
 
-    def format_value(self, condition: Condition, ctx: QueryContext) -> str:
-        """A Python value as a query-string value (lists joined by commas)."""
+    def format_values(self, condition: Condition, ctx: QueryContext) -> list[str]:
+        """The value(s) of a condition: one, or one per item with ``list_format="repeat"``."""
         value = condition.value
         if condition.lookup in {"in", "range"}:
             items = (
@@ -153,14 +295,20 @@ class Dialect:
                     f"{condition.field}__{condition.lookup} expects {expected}, got {value!r}."
                 )
             texts = [self.format_scalar(item) for item in items]
+            if self.list_format == "repeat":
+                return texts
             if any("," in text for text in texts):
                 self.unsupported(
                     ctx, f"a value containing ',' in {condition.field}__{condition.lookup}"
                 )
-            return ",".join(texts)
+            return [",".join(texts)]
         if condition.lookup == "isnull":
-            return self.format_scalar(bool(value))
-        return self.format_scalar(value)
+            return [self.format_scalar(bool(value))]
+        return [self.format_scalar(value)]
+
+    def format_value(self, condition: Condition, ctx: QueryContext) -> str:
+        """The value of a condition as one string (lists joined by commas)."""
+        return ",".join(self.format_values(condition, ctx))
 
     def format_scalar(self, value: Any) -> str:
         """``True`` → ``"true"``, dates → ISO 8601, enums → their value."""
@@ -174,7 +322,7 @@ class Dialect:
             return str(value)
         raise TypeError(f"Cannot use {type(value).__name__} value {value!r} in a query.")
 
-    _INVERSES = {"gt": "lte", "gte": "lt", "lt": "gte", "lte": "gt"}
+    _INVERSES: ClassVar[dict[str, str]] = {"gt": "lte", "gte": "lt", "lt": "gte", "lte": "gt"}
 
     def negate(self, condition: Condition, ctx: QueryContext) -> Condition:
         """The exact opposite of ``condition``, or NotSupportedError when none exists.
@@ -220,20 +368,28 @@ class Dialect:
 
 
 class DRFDialect(Dialect):
-    """Django REST framework + django-filter, PageNumberPagination or bare lists."""
+    """Django REST framework + django-filter: PageNumber (default), LimitOffset or Cursor
+    pagination (``PAGINATION`` = ``"page"``, ``"offset"``, ``"cursor"``) and bare lists."""
 
     name = "drf"
 
-    def parse_page(self, data: Any, headers: Mapping[str, str]) -> Page:
-        if isinstance(data, list):
-            return Page(items=data, total=len(data), next_url=None, complete=True)
-        if isinstance(data, dict) and isinstance(data.get("results"), list):
-            total = data.get("count")
-            return Page(
-                items=data["results"],
-                total=total if isinstance(total, int) else None,
-                next_url=data.get("next") or None,
-            )
-        raise ValueError(
-            f"expected a JSON list or an object with a 'results' list, got {type(data).__name__}"
-        )
+
+class LinkHeaderDialect(Dialect):
+    """Bare JSON arrays with ``Link: <...>; rel="next"`` and a total header.
+
+    Defaults: ``page``/``per_page`` parameters, ``X-Total-Count``, DRF-style lookups.
+    """
+
+    name = "link-header"
+
+    def __init__(self, **options: Any) -> None:
+        options.setdefault("page_size_param", "per_page")
+        options.setdefault("total_header", "X-Total-Count")
+        options.setdefault("items_key", None)
+        super().__init__(**options)
+
+
+BUILTIN_DIALECTS: dict[str, type[Dialect]] = {
+    "drf": DRFDialect,
+    "link-header": LinkHeaderDialect,
+}

@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import exceptions
 from .dialect import Dialect, Page, QueryContext
-from .messages import Plan, Request, Response
+from .messages import Gather, Plan, Request, Response
 from .query import RemoteQuery
 from .responses import parse_json
 from .retry import RetryPolicy, send
@@ -56,22 +56,10 @@ def request_json(ctx: ServiceContext, request: Request) -> Plan[Any]:
     return parse_json(response, service=ctx.alias)
 
 
-def _list_request(
-    ctx: ServiceContext,
-    endpoint: str,
-    query: RemoteQuery,
-    qctx: QueryContext,
-    page: int,
-    page_size: int | None,
-) -> Request:
-    params = ctx.dialect.query_params(query, qctx) + ctx.dialect.page_params(page, page_size)
-    return Request("GET", endpoint, params=params)
-
-
 def _read_page(ctx: ServiceContext, response: Response, qctx: QueryContext) -> Page:
     data = parse_json(response, service=ctx.alias)
     try:
-        return ctx.dialect.parse_page(data, response.headers)
+        return ctx.dialect.parse_page(data, response.headers, response.url)
     except ValueError as error:
         raise exceptions.ResponseError(
             f"{qctx.model}: unexpected list response: {error}",
@@ -84,13 +72,17 @@ def _read_page(ctx: ServiceContext, response: Response, qctx: QueryContext) -> P
 
 
 class PageWalk:
-    """Walks the pages of one query's slice: which request next, which rows of each page.
+    """Walks the pages of one query's slice: which requests to send, which rows to keep.
 
-    With a known page size ``P``, rows ``[low:high]`` start on page ``low // P + 1``; the
-    rows before ``low`` on that page are dropped. Worked example: ``[30:70]`` with ``P=25``
-    fetches pages 2 and 3 (rows 25-74), skips 5 and keeps 40. Without a known page size the
-    walk starts at page 1 and follows ``next`` links until it has enough rows; when the API
-    takes a page-size parameter, a slice asks for just the rows it needs.
+    With a page size ``P`` (configured, or asked for), rows ``[low:high]`` start on page
+    index ``low // P``; the rows before ``low`` on that page are dropped. Worked example:
+    ``[30:70]`` with ``P=25`` fetches pages 2 and 3 (rows 25-74), skips 5 and keeps 40.
+    With offset pagination the slice maps exactly: ``offset=30&limit=40``. Without a page
+    size the walk asks for the first page and learns the size from it.
+
+    After the first page, :meth:`plan_rest` lists every remaining request when the total is
+    known and pages are numbered (so the async driver can fetch them concurrently);
+    otherwise the walk follows ``next`` links one by one.
     """
 
     def __init__(
@@ -104,40 +96,84 @@ class PageWalk:
     ) -> None:
         self.ctx = ctx
         self.qctx = qctx
-        low, high = query.low, query.high
-        size = page_size or ctx.dialect.page_size
-        if size is None and high is not None and ctx.dialect.page_size_param:
-            size = min(high, MAX_SLICE_PAGE)
-            first_page, self.skip = 1, low
-        elif size:
-            first_page, self.skip = low // size + 1, low % size
-        else:
-            first_page, self.skip = 1, low
-        self.low, self.high = low, high
-        self.wanted = None if high is None else max(0, high - low)
+        self.endpoint = endpoint
+        dialect = ctx.dialect
+        self.low, self.high = query.low, query.high
+        self.wanted = None if self.high is None else max(0, self.high - self.low)
+        size = page_size or dialect.page_size
+        if size is None and self.wanted and dialect.sizes_pages:
+            size = min(self.wanted, dialect.max_page_size)  # ask for just what is needed
+        self.size = size
+        self.base_params = dialect.query_params(query, qctx)
         self.taken = 0
+        self.first = True
         self.seen: set[str] = set()
+        if dialect.pagination == "offset":
+            self.index, self.skip = 0, 0
+            first_params = dialect.offset_params(self.low, size)
+        elif dialect.pagination == "page" and size:
+            self.index, self.skip = self.low // size, self.low % size
+            first_params = dialect.page_params(self.index, size)
+        else:
+            self.index, self.skip = 0, self.low
+            first_params = dialect.page_params(0, size)
         self.request: Request | None = None
         if self.wanted != 0:
-            self.request = _list_request(ctx, endpoint, query, qctx, first_page, size)
+            self.request = Request("GET", endpoint, params=self.base_params + first_params)
 
-    def take(self, page: Page | None) -> list[Any]:
+    def take(self, page: Page | None, *, follow: bool = True) -> list[Any]:
         """The rows of ``page`` that belong to the slice; sets :attr:`request` to the next."""
+        first, self.first = self.first, False
         self.request = None
         if page is None:
             return []
-        if page.complete:  # an unpaginated list: the slice is applied here
+        if page.complete and first:  # an unpaginated list: the slice is applied here
+            self.taken = len(page.items[self.low : self.high])
             return page.items[self.low : self.high]
         items = page.items
+        if self.size is None and page.next_url and items:
+            self.size = len(items)  # learnt from a full page
         if self.skip:
             items, self.skip = items[self.skip :], max(0, self.skip - len(items))
         if self.wanted is not None:
             items = items[: self.wanted - self.taken]
         self.taken += len(items)
-        done = self.wanted is not None and self.taken >= self.wanted
-        if not done and page.next_url and page.items:
+        if follow and not self.done and page.next_url and page.items:
             self.request = self._follow(page.next_url)
         return items
+
+    @property
+    def done(self) -> bool:
+        """True once the slice is complete."""
+        return self.wanted is not None and self.taken >= self.wanted
+
+    def plan_rest(self, first: Page | None) -> list[Request] | None:
+        """Every remaining request, when the first page's total makes them computable.
+
+        None means "follow the next links" (cursor pagination, no total, no page size).
+        """
+        dialect = self.ctx.dialect
+        if (
+            first is None
+            or self.request is None
+            or first.total is None
+            or not self.size
+            or dialect.pagination not in ("page", "offset")
+        ):
+            return None
+        end = first.total if self.high is None else min(first.total, self.high)
+        if dialect.pagination == "offset":
+            start = self.low + len(first.items)
+            offsets = range(start, end, self.size)
+            params = [dialect.offset_params(offset, self.size) for offset in offsets]
+        else:
+            last_index = (end - 1) // self.size
+            indexes = range(self.index + 1, last_index + 1)
+            params = [dialect.page_params(index, self.size) for index in indexes]
+        if len(params) > MAX_PAGES:
+            return None
+        self.request = None
+        return [Request("GET", self.endpoint, params=self.base_params + p) for p in params]
 
     def _follow(self, url: str) -> Request:
         check_same_origin(url, self.ctx.base_url, what="the next-page link")
@@ -155,7 +191,8 @@ def fetch_page(ctx: ServiceContext, request: Request, qctx: QueryContext) -> Pla
     try:
         response = yield from ctx.send(request)
     except exceptions.NotFound:
-        if any(k == ctx.dialect.page_param for k, _ in request.params):
+        paged = {ctx.dialect.page_param, ctx.dialect.offset_param}
+        if any(k in paged for k, _ in request.params):
             return None
         raise
     return _read_page(ctx, response, qctx)
@@ -164,9 +201,21 @@ def fetch_page(ctx: ServiceContext, request: Request, qctx: QueryContext) -> Pla
 def fetch_rows(
     ctx: ServiceContext, endpoint: str, query: RemoteQuery, qctx: QueryContext
 ) -> Plan[list[Any]]:
-    """The raw rows of ``query``'s slice, fetching as few pages as the API allows."""
+    """The raw rows of ``query``'s slice with the fewest requests the API allows.
+
+    When the first page tells the total, the other pages are fetched together (the async
+    driver runs them concurrently, up to the service's ``MAX_CONCURRENCY``).
+    """
     walk = PageWalk(ctx, endpoint, query, qctx)
-    rows: list[Any] = []
+    if walk.request is None:
+        return []
+    first = yield from fetch_page(ctx, walk.request, qctx)
+    rows = walk.take(first)
+    planned = walk.plan_rest(first)
+    if planned:
+        pages = yield Gather([fetch_page(ctx, request, qctx) for request in planned])
+        for page in pages:
+            rows += walk.take(page, follow=False)
     while walk.request is not None:
         page = yield from fetch_page(ctx, walk.request, qctx)
         rows += walk.take(page)
@@ -177,27 +226,31 @@ def first_two(
     ctx: ServiceContext, endpoint: str, query: RemoteQuery, qctx: QueryContext
 ) -> Plan[tuple[list[Any], int]]:
     """Up to two matching rows and how many match in all, for ``get()``."""
-    sliced = query.sliced(0, 2)
-    request = _list_request(ctx, endpoint, sliced, qctx, 1, 2)
-    page = yield from fetch_page(ctx, request, qctx)
+    walk = PageWalk(ctx, endpoint, query.sliced(0, 2), qctx)
+    assert walk.request is not None
+    page = yield from fetch_page(ctx, walk.request, qctx)
     if page is None:
         return [], 0
+    rows = walk.take(page)
     if page.complete:
-        return page.items[:2], len(page.items)
+        return rows, len(page.items)
     total = page.total if page.total is not None else len(page.items)
-    return page.items[:2], total
+    return rows, total
 
 
 def count(ctx: ServiceContext, endpoint: str, query: RemoteQuery, qctx: QueryContext) -> Plan[int]:
     """How many rows ``query`` matches, from the API's total: one small request."""
     unsliced = RemoteQuery(where=query.where, extra_params=query.extra_params)
-    request = _list_request(ctx, endpoint, unsliced, qctx, 1, 1)
-    page = yield from fetch_page(ctx, request, qctx)
+    walk = PageWalk(ctx, endpoint, unsliced.sliced(0, 1), qctx)
+    assert walk.request is not None
+    page = yield from fetch_page(ctx, walk.request, qctx)
     if page is None:
         total = 0
     elif page.total is not None:
         total = page.total
-    else:  # no total: walk the pages
+    elif page.complete:
+        total = len(page.items)
+    else:  # no total (cursor pagination): walk the pages
         rows = yield from fetch_rows(ctx, endpoint, unsliced, qctx)
         total = len(rows)
     high = total if query.high is None else min(total, query.high)
@@ -207,10 +260,6 @@ def count(ctx: ServiceContext, endpoint: str, query: RemoteQuery, qctx: QueryCon
 def exists(
     ctx: ServiceContext, endpoint: str, query: RemoteQuery, qctx: QueryContext
 ) -> Plan[bool]:
-    """Whether ``query`` matches anything, without fetching the rows."""
-    if not query.is_sliced:
-        request = _list_request(ctx, endpoint, query, qctx, 1, 1)
-        page = yield from fetch_page(ctx, request, qctx)
-        return bool(page and page.items)
+    """Whether ``query`` matches anything, asking for one row at most."""
     rows = yield from fetch_rows(ctx, endpoint, query.sliced(0, 1), qctx)
     return bool(rows)
