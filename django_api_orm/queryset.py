@@ -97,12 +97,17 @@ class QuerySet(Generic[M]):
         meta = self.model._meta
         for keyword, value in kwargs.items():
             parse_lookup(keyword, value, meta.fields, meta.pk_field)
-        for q in args:
+        pending = list(args)
+        while pending:
+            q = pending.pop()
             if not isinstance(q, Q):
                 raise TypeError(f"filter() positional arguments must be Q objects, got {q!r}.")
-            for child in q.flatten():
-                if not isinstance(child, Q):
-                    parse_lookup(child[0], child[1], meta.fields, meta.pk_field)
+            for child in q.children:
+                if isinstance(child, Q):
+                    pending.append(child)
+                else:
+                    keyword, value = cast(tuple[str, Any], child)
+                    parse_lookup(keyword, value, meta.fields, meta.pk_field)
 
     def _not_sliced(self, action: str) -> None:
         if self._query.is_sliced:
@@ -138,7 +143,7 @@ class QuerySet(Generic[M]):
         meta = self.model._meta
         for name in fields:
             bare = name.lstrip("-")
-            if bare != "pk" and bare not in meta.fields:
+            if bare not in ("pk", "?") and bare not in meta.fields:
                 raise FieldError(
                     f"Cannot resolve keyword {bare!r} into field. "
                     f"Choices are: {', '.join(sorted(meta.fields))}"
