@@ -22,11 +22,11 @@ import pydantic
 from django.core.exceptions import ImproperlyConfigured
 from pydantic import BaseModel
 
-from . import exceptions
+from . import exceptions, signals
 from ._async_safety import ensure_sync_allowed
 from ._core import objects
 from ._core.dialect import QueryContext
-from ._core.messages import Plan
+from ._core.messages import Emit, Plan
 from ._core.plans import ServiceContext
 from ._core.query import FieldSpec
 from .registry import services
@@ -332,21 +332,29 @@ class APIModel(metaclass=APIModelBase):
     def _plan_save(self, ctx: ServiceContext, update_fields: Any = None) -> Plan[None]:
         meta = self._meta
         what = meta.object_name
-        if self.pk is None:
-            if update_fields is not None:
+        created = self.pk is None
+        fields = None
+        if update_fields is not None:
+            if created:
                 raise ValueError(f"Cannot save new {what} with update_fields: it has no pk yet.")
+            fields = [meta.pk_field if f == "pk" else f for f in update_fields]
+            meta.check_fields(fields, "save(update_fields=...)")
+            if not fields:
+                return  # like Django: an empty update_fields saves nothing, sends no signal
+        frozen = None if fields is None else frozenset(fields)
+        yield Emit(signals.pre_save, type(self), {"instance": self, "update_fields": frozen})
+        if created:
             data = yield from objects.create(ctx, meta.endpoint, self._body(), what)
         else:
-            fields = None
-            if update_fields is not None:
-                fields = [meta.pk_field if f == "pk" else f for f in update_fields]
-                meta.check_fields(fields, "save(update_fields=...)")
-                if not fields:
-                    return
             data = yield from objects.update(
                 ctx, meta.endpoint, self.pk, self._body(fields), what, partial=fields is not None
             )
         self._apply(data)
+        yield Emit(
+            signals.post_save,
+            type(self),
+            {"instance": self, "created": created, "update_fields": frozen},
+        )
 
     def _plan_delete(self, ctx: ServiceContext) -> Plan[tuple[int, dict[str, int]]]:
         if self.pk is None:
@@ -354,7 +362,9 @@ class APIModel(metaclass=APIModelBase):
                 f"{self._meta.object_name} object can't be deleted because its "
                 f"{self._meta.pk_field} attribute is set to None."
             )
+        yield Emit(signals.pre_delete, type(self), {"instance": self})
         yield from objects.destroy(ctx, self._meta.endpoint, self.pk)
+        yield Emit(signals.post_delete, type(self), {"instance": self})
         self._data.__dict__[self._meta.pk_field] = None  # works for frozen schemas too
         return 1, {self._meta.label: 1}
 

@@ -24,9 +24,9 @@ import httpx
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from . import exceptions
+from . import exceptions, signals
 from ._core.dialect import BUILTIN_DIALECTS, Dialect, Page
-from ._core.messages import Gather, Plan, Request, Response, Send, SendResult, Sleep
+from ._core.messages import Emit, Gather, Plan, Request, Response, Send, SendResult, Sleep
 from ._core.plans import PageWalk, ServiceContext, fetch_page
 from ._core.retry import RetryPolicy
 from ._core.urls import redact_url
@@ -223,6 +223,9 @@ class Service:
                 elif isinstance(effect, Sleep):
                     time.sleep(effect.seconds)
                     value = None
+                elif isinstance(effect, Emit):
+                    effect.signal.send(sender=effect.sender, **effect.kwargs)
+                    value = None
                 else:
                     value = [self.run(sub) for sub in effect.plans]
         finally:
@@ -243,6 +246,9 @@ class Service:
                     value = await self._asend(client, effect.request)
                 elif isinstance(effect, Sleep):
                     await asyncio.sleep(effect.seconds)
+                    value = None
+                elif isinstance(effect, Emit):
+                    await effect.signal.asend(sender=effect.sender, **effect.kwargs)
                     value = None
                 else:
                     value = await self._gather(effect)
@@ -309,16 +315,37 @@ class Service:
         try:
             response = client.send(self._build(client, request))
         except httpx.HTTPError as error:
-            return self._failed(request, error, started)
-        return self._received(request, response, started)
+            result: SendResult = self._failed(request, error, started)
+        else:
+            result = self._received(request, response, started)
+        if signals.api_request.receivers:
+            signals.api_request.send(sender=Service, **self._report(request, result, started))
+        return result
 
     async def _asend(self, client: httpx.AsyncClient, request: Request) -> SendResult:
         started = time.perf_counter()
         try:
             response = await client.send(self._build(client, request))
         except httpx.HTTPError as error:
-            return self._failed(request, error, started)
-        return self._received(request, response, started)
+            result: SendResult = self._failed(request, error, started)
+        else:
+            result = self._received(request, response, started)
+        if signals.api_request.receivers:
+            await signals.api_request.asend(
+                sender=Service, **self._report(request, result, started)
+            )
+        return result
+
+    def _report(self, request: Request, result: SendResult, started: float) -> dict[str, Any]:
+        response = result if isinstance(result, Response) else None
+        return {
+            "service": self.alias,
+            "method": request.method,
+            "url": redact_url(response.url) if response else getattr(result, "url", request.url),
+            "status_code": response.status_code if response else None,
+            "duration": time.perf_counter() - started,
+            "error": None if response else result,
+        }
 
     @staticmethod
     def _build(client: httpx.Client | httpx.AsyncClient, request: Request) -> httpx.Request:

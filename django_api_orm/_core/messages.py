@@ -8,7 +8,7 @@ from typing import Any, TypeAlias, TypeVar
 
 from .. import exceptions
 
-__all__ = ["Gather", "Plan", "Request", "Response", "Send", "Sleep"]
+__all__ = ["Emit", "Gather", "Plan", "Request", "Response", "Send", "Sleep"]
 
 T = TypeVar("T")
 
@@ -76,6 +76,16 @@ class Gather:
     plans: Sequence[Plan[Any]]
 
 
-Effect: TypeAlias = Send | Sleep | Gather
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """Effect: send a Django signal; the sync driver calls ``signal.send``, the async driver
+    ``await signal.asend`` (async receivers run natively). The driver answers None."""
+
+    signal: Any
+    sender: Any
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+Effect: TypeAlias = Send | Sleep | Gather | Emit
 SendResult: TypeAlias = Response | exceptions.RequestError
 Plan: TypeAlias = Generator[Effect, Any, T]
