@@ -17,7 +17,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -127,6 +127,7 @@ class Service:
         )
         self._closed = False
         self._ssl_context: ssl.SSLContext | None = None
+        self._handler: Handler | None = None
 
     def ssl_context(self) -> ssl.SSLContext:
         """One TLS context for all of the service's clients: building one loads the CA bundle
@@ -148,6 +149,11 @@ class Service:
             with self._lock:
                 if self._pid != os.getpid():
                     self._forget_parent_clients()
+                if self._sync_client is None and self._handler is not None:
+                    self._sync_client = httpx.Client(
+                        transport=httpx.MockTransport(_handle_with(self._handler)),
+                        **_client_options(self.settings),
+                    )
                 if self._sync_client is None:
                     self._sync_client = httpx.Client(
                         transport=httpx.HTTPTransport(
@@ -167,12 +173,24 @@ class Service:
         return self._async_clients.get()
 
     def _new_async_client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            transport=httpx.AsyncHTTPTransport(
+        transport: httpx.AsyncBaseTransport
+        if self._handler is not None:
+            transport = httpx.MockTransport(_handle_with(self._handler))
+        else:
+            transport = httpx.AsyncHTTPTransport(
                 **_transport_options(self.settings, self.ssl_context())
-            ),
-            **_client_options(self.settings),
-        )
+            )
+        return httpx.AsyncClient(transport=transport, **_client_options(self.settings))
+
+    def use_handler(self, handler: Handler | None) -> None:
+        """Answer this service's requests in-process with ``handler`` (None: the network).
+
+        ``handler(method, url, headers, body)`` returns ``(status, headers, body)``; the test
+        kit's fake service is one. Open clients are closed so the next call uses it.
+        """
+        self.close()
+        self._async_clients = PerLoop(self._new_async_client, _aclose_quietly)
+        self._handler = handler
 
     def _forget_parent_clients(self) -> None:
         # After fork() the pools' sockets are shared with the parent: the child must neither
@@ -410,6 +428,19 @@ class Service:
                 f"Could not decode the response body ({error})", **options
             ) from error
         return exceptions.RequestError(f"Request failed ({kind}: {error})", **options)
+
+
+Handler = Callable[[str, str, Mapping[str, str], bytes], tuple[int, Mapping[str, str], bytes]]
+
+
+def _handle_with(handler: Handler) -> Callable[[httpx.Request], httpx.Response]:
+    def handle(request: httpx.Request) -> httpx.Response:
+        status, headers, body = handler(
+            request.method, str(request.url), dict(request.headers), request.read()
+        )
+        return httpx.Response(status, headers=headers, content=body)
+
+    return handle
 
 
 def _has_request(error: httpx.HTTPError) -> bool:
