@@ -218,7 +218,9 @@ class APIModelBase(type):
             ),
         )
         manager_class = cls._manager_class()  # type: ignore[attr-defined]
-        cls.objects = _ManagerDescriptor(manager_class(cls))  # type: ignore[attr-defined]
+        manager = manager_class(cls)
+        cls.objects = _ManagerDescriptor(manager)  # type: ignore[attr-defined]
+        cls._default_manager = manager  # type: ignore[attr-defined]  # for Django's shortcuts
         _ALL_MODELS.append(cls)  # type: ignore[arg-type]
         return cls
 
@@ -251,6 +253,7 @@ class APIModel(metaclass=APIModelBase):
 
     if TYPE_CHECKING:
         objects: ClassVar[Manager[Any]]
+        _default_manager: ClassVar[Manager[Any]]
 
     _data: BaseModel
 

@@ -181,8 +181,9 @@ class QuerySet(Generic[M]):
 
     @property
     def ordered(self) -> bool:
-        """Whether the query asks for an ordering."""
-        return bool(self._query.ordering)
+        """Always True: a remote list comes in an order the API keeps stable across pages
+        (its default, or ``order_by()``), so Django's Paginator has nothing to warn about."""
+        return True
 
     @property
     def query(self) -> RemoteQuery:
@@ -437,7 +438,7 @@ class QuerySet(Generic[M]):
         return await self._for_first()._arun(QuerySet._plan_first)
 
     def _for_first(self) -> QuerySet[M]:
-        if self.ordered or self._query.is_sliced:
+        if self._query.ordering or self._query.is_sliced:
             return self
         return self.order_by("pk")
 

@@ -22,6 +22,11 @@ def api_services(upstream_server: Upstream) -> Iterator[None]:  # noqa: F811
         API_ORM_SERVICES={
             "default": service_settings(upstream_server),
             "private": service_settings(upstream_server, AUTH_TOKEN="test-token"),
+            # The pagination styles of tests/test_dialects.py.
+            "lo": service_settings(upstream_server, PAGINATION="offset"),
+            "cursor": service_settings(upstream_server, PAGINATION="cursor"),
+            "header": service_settings(upstream_server, DIALECT="link-header"),
+            "paged": service_settings(upstream_server, PAGE_SIZE=10, PAGE_SIZE_PARAM=None),
         }
     ):
         yield

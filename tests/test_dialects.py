@@ -63,20 +63,6 @@ class GuardedBook(APIModel):
     _orderable_fields = ("year",)
 
 
-@pytest.fixture(autouse=True)
-def dialect_services(upstream: Upstream) -> object:
-    with override_settings(
-        API_ORM_SERVICES={
-            "default": service_settings(upstream),
-            "lo": service_settings(upstream, PAGINATION="offset"),
-            "cursor": service_settings(upstream, PAGINATION="cursor"),
-            "header": service_settings(upstream, DIALECT="link-header"),
-            "paged": service_settings(upstream, PAGE_SIZE=10, PAGE_SIZE_PARAM=None),
-        }
-    ):
-        yield
-
-
 def gets(upstream: Upstream, prefix: str = "/api/") -> list[dict[str, str]]:
     """The query parameters of each logged GET under ``prefix``."""
     return [
