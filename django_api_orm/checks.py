@@ -37,11 +37,12 @@ def check_services(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 @register("api_orm")
 def check_models(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """api_orm.E002 for a model whose ``_service`` is not configured."""
-    services, _ = collect_services(getattr(django_settings, SETTING_NAME, None))
+    raw = getattr(django_settings, SETTING_NAME, None)
+    configured = set(raw) if isinstance(raw, dict) else set()  # invalid ones are E001's job
     messages: list[CheckMessage] = []
     for model in all_models():
         meta = model._meta
-        if meta.bound_service is None and meta.service_alias not in services:
+        if meta.bound_service is None and meta.service_alias not in configured:
             messages.append(
                 Error(
                     f"{meta.label} uses service {meta.service_alias!r}, which is not in "

@@ -19,7 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import pydantic
-from django.core.exceptions import ImproperlyConfigured
+from django.apps import apps as django_apps
+from django.core.exceptions import AppRegistryNotReady, ImproperlyConfigured
 from pydantic import BaseModel
 
 from . import exceptions, signals
@@ -86,7 +87,7 @@ class ModelOptions:
         self.pk_field = pk_field
         self.object_name = model.__name__
         self.model_name = model.__name__.lower()
-        self.app_label = model.__module__.split(".")[-2] if "." in model.__module__ else ""
+        self.app_label = _app_label(model.__module__)
         self.label = f"{self.app_label}.{self.object_name}" if self.app_label else self.object_name
         self.verbose_name = self.model_name
         self.verbose_name_plural = f"{self.model_name}s"
@@ -128,6 +129,20 @@ class ModelOptions:
                 f"{what}: the following fields do not exist in {self.object_name}: "
                 f"{', '.join(unknown)}"
             )
+
+
+def _app_label(module: str) -> str:
+    """The Django app that contains ``module`` (as Django labels models), else a best guess."""
+    try:
+        config = django_apps.get_containing_app_config(module)
+    except AppRegistryNotReady:
+        config = None
+    if config is not None:
+        return config.label
+    parts = module.split(".")
+    if "models" in parts[1:]:
+        return parts[parts.index("models", 1) - 1]
+    return parts[-2] if len(parts) > 1 else ""
 
 
 def _allow_list(model: type, attr: str, fields: Mapping[str, FieldSpec]) -> frozenset[str] | None:

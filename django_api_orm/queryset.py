@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from collections import namedtuple
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, cast
 from urllib.parse import urlencode
 
@@ -149,6 +150,10 @@ class QuerySet(Generic[M]):
                     f"Choices are: {', '.join(sorted(meta.fields))}"
                 )
         return self._chain(_query=self._query.with_ordering(fields))
+
+    def none(self) -> QuerySet[M]:
+        """A queryset that matches nothing and never sends a request."""
+        return self._chain(_query=replace(self._query, empty=True))
 
     def reverse(self) -> QuerySet[M]:
         """The same rows in the opposite order."""

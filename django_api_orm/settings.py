@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
@@ -68,7 +68,7 @@ class ServiceSettings(BaseModel):
     AUTH_TOKEN: SecretStr | None = None
     AUTH_SCHEME: str = "Bearer"
     HEADERS: dict[str, str] = Field(default_factory=dict)
-    TIMEOUT: float | TimeoutSettings = Field(default=30.0)
+    TIMEOUT: Annotated[float, Field(gt=0)] | TimeoutSettings = Field(default=30.0)
     VERIFY_SSL: bool = True
     FOLLOW_REDIRECTS: bool = False
     MAX_RETRIES: int = Field(default=3, ge=0, le=20)
@@ -177,6 +177,8 @@ class ServiceSettings(BaseModel):
     @classmethod
     def _token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
+            if not value.get_secret_value():
+                raise ValueError("must not be empty: leave AUTH_TOKEN out (or None) for no auth")
             _no_control_characters(value.get_secret_value(), "AUTH_TOKEN")
         return value
 
@@ -212,12 +214,29 @@ class ServiceSettings(BaseModel):
         return f"{self.AUTH_SCHEME} {token}" if self.AUTH_SCHEME else token
 
 
+_BRANCH_MISMATCH = frozenset(
+    {"float_type", "float_parsing", "model_type", "dict_type", "model_attributes_type"}
+)
+
+
+def _is_branch_tag(part: Any) -> bool:
+    # Unions add their branch to the location ("constrained-float", "TimeoutSettings");
+    # setting keys are UPPERCASE and timeout keys lowercase.
+    text = str(part)
+    return "-" in text or "[" in text or (text != text.upper() and text != text.lower())
+
+
 def _describe(alias: str, error: PydanticValidationError) -> list[str]:
-    messages = []
+    by_key: dict[Any, list[Any]] = {}
     for item in error.errors():
-        key = "".join(
-            f"[{part!r}]" for part in item["loc"] if not str(part).startswith(("float", "function"))
-        )
+        by_key.setdefault(item["loc"][:1], []).append(item)
+    messages = []
+    for items in by_key.values():
+        # A union (TIMEOUT: number or dict) reports once per branch: keep the branch that
+        # matches the input's type, i.e. drop the "wrong type" errors when others exist.
+        relevant = [i for i in items if i["type"] not in _BRANCH_MISMATCH] or items
+        item = max(relevant, key=lambda i: len(i["loc"]))  # deepest: inside the dict form
+        key = "".join(f"[{part!r}]" for part in item["loc"] if not _is_branch_tag(part))
         text = item["msg"].removeprefix("Value error, ")
         if item["type"] == "missing":
             text = "is required"

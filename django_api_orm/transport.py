@@ -324,9 +324,15 @@ class Service:
             async with limit:
                 return await self.arun(sub)
 
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(bounded(sub)) for sub in effect.plans]
-        return [task.result() for task in tasks]
+        # Not a TaskGroup: callers must see the library's own error, not an ExceptionGroup.
+        tasks = [asyncio.ensure_future(bounded(sub)) for sub in effect.plans]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
 
     def _send(self, client: httpx.Client, request: Request) -> SendResult:
         started = time.perf_counter()

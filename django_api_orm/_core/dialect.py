@@ -27,7 +27,7 @@ from django.core.exceptions import FieldError
 from django.db.models import Q
 
 from ..exceptions import NotSupportedError
-from .query import LOOKUPS, Condition, FieldSpec, RemoteQuery, parse_lookup
+from .query import LOOKUPS, Condition, EmptyResult, FieldSpec, RemoteQuery, parse_lookup
 from .urls import detail_path
 
 __all__ = ["DRFDialect", "Dialect", "LinkHeaderDialect", "Page", "QueryContext"]
@@ -294,6 +294,8 @@ class Dialect:
                 raise TypeError(
                     f"{condition.field}__{condition.lookup} expects {expected}, got {value!r}."
                 )
+            if condition.lookup == "in" and not items:
+                raise EmptyResult  # like Django: `pk__in=[]` matches nothing, sends nothing
             texts = [self.format_scalar(item) for item in items]
             if self.list_format == "repeat":
                 return texts
@@ -372,6 +374,13 @@ class DRFDialect(Dialect):
     pagination (``PAGINATION`` = ``"page"``, ``"offset"``, ``"cursor"``) and bare lists."""
 
     name = "drf"
+
+    def condition_params(self, condition: Condition, ctx: QueryContext) -> Params:
+        params = super().condition_params(condition, ctx)
+        if any(value == "" for _, value in params):
+            # django-filter ignores empty parameters: the filter would silently vanish.
+            self.unsupported(ctx, f"an empty value in {condition.field}__{condition.lookup}")
+        return params
 
 
 class LinkHeaderDialect(Dialect):

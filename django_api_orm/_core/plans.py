@@ -7,13 +7,13 @@ concurrently. The queryset's sync and async methods run the very same plans.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import exceptions
 from .dialect import Dialect, Page, QueryContext
 from .messages import Gather, Plan, Request, Response
-from .query import RemoteQuery
+from .query import EmptyResult, RemoteQuery
 from .responses import parse_json
 from .retry import RetryPolicy, send
 from .urls import check_same_origin, redact_url
@@ -104,7 +104,6 @@ class PageWalk:
         if size is None and self.wanted and dialect.sizes_pages:
             size = min(self.wanted, dialect.max_page_size)  # ask for just what is needed
         self.size = size
-        self.base_params = dialect.query_params(query, qctx)
         self.taken = 0
         self.first = True
         self.seen: set[str] = set()
@@ -118,7 +117,11 @@ class PageWalk:
             self.index, self.skip = 0, self.low
             first_params = dialect.page_params(0, size)
         self.request: Request | None = None
-        if self.wanted != 0:
+        try:
+            self.base_params = [] if query.empty else dialect.query_params(query, qctx)
+        except EmptyResult:
+            self.base_params, query = [], replace(query, empty=True)
+        if self.wanted != 0 and not query.empty:
             self.request = Request("GET", endpoint, params=self.base_params + first_params)
 
     def take(self, page: Page | None, *, follow: bool = True) -> list[Any]:
@@ -227,7 +230,8 @@ def first_two(
 ) -> Plan[tuple[list[Any], int]]:
     """Up to two matching rows and how many match in all, for ``get()``."""
     walk = PageWalk(ctx, endpoint, query.sliced(0, 2), qctx)
-    assert walk.request is not None
+    if walk.request is None:
+        return [], 0
     page = yield from fetch_page(ctx, walk.request, qctx)
     if page is None:
         return [], 0
@@ -240,9 +244,10 @@ def first_two(
 
 def count(ctx: ServiceContext, endpoint: str, query: RemoteQuery, qctx: QueryContext) -> Plan[int]:
     """How many rows ``query`` matches, from the API's total: one small request."""
-    unsliced = RemoteQuery(where=query.where, extra_params=query.extra_params)
+    unsliced = RemoteQuery(where=query.where, extra_params=query.extra_params, empty=query.empty)
     walk = PageWalk(ctx, endpoint, unsliced.sliced(0, 1), qctx)
-    assert walk.request is not None
+    if walk.request is None:
+        return 0
     page = yield from fetch_page(ctx, walk.request, qctx)
     if page is None:
         total = 0

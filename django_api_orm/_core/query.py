@@ -9,7 +9,12 @@ from typing import Any
 from django.core.exceptions import FieldError
 from django.db.models import Q
 
-__all__ = ["LOOKUPS", "Condition", "FieldSpec", "RemoteQuery", "parse_lookup"]
+__all__ = ["LOOKUPS", "Condition", "EmptyResult", "FieldSpec", "RemoteQuery", "parse_lookup"]
+
+
+class EmptyResult(Exception):
+    """The query can match nothing (``pk__in=[]``, ``none()``): no request is needed."""
+
 
 LOOKUPS = frozenset(
     {
@@ -78,6 +83,7 @@ class RemoteQuery:
     low: int = 0
     high: int | None = None
     extra_params: tuple[tuple[str, str], ...] = ()
+    empty: bool = False
 
     def add_q(self, q: Q) -> RemoteQuery:
         """AND ``q`` onto the conditions."""

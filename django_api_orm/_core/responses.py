@@ -25,6 +25,9 @@ _STATUS_ERRORS: dict[int, type[exceptions.HTTPStatusError]] = {
 }
 _MESSAGE_KEYS = ("detail", "message", "error_description", "error", "title", "msg")
 _MAX_MESSAGE = 300
+# RFC 9457 members describe the problem, not a field (when they are strings; DRF's field
+# errors are lists, so a model field called "title" still reports its errors).
+_PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
 
 
 def parse_json(response: Response, *, service: str = "") -> Any:
@@ -130,7 +133,7 @@ def _field_errors_of(body: Any) -> dict[str, list[str]]:
     if errors:
         return errors
     for key, value in body.items():  # Django REST framework
-        if key in _MESSAGE_KEYS and isinstance(value, str):
+        if isinstance(value, str) and (key in _PROBLEM_MEMBERS or key in _MESSAGE_KEYS):
             continue
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             errors[key] = list(value)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from .. import exceptions
 from .messages import Plan, Request, Response, Send, SendResult, Sleep
 from .responses import error_for, parse_retry_after
+from .urls import redact_url
 
 __all__ = ["RETRY_STATUSES", "RetryPolicy", "send"]
 
@@ -73,4 +74,14 @@ def send(request: Request, policy: RetryPolicy, *, service: str = "") -> Plan[Re
             raise outcome
         if outcome.status_code >= 400:
             raise error_for(outcome, service=service)
+        if 300 <= outcome.status_code < 400 and outcome.status_code != 304:
+            location = redact_url(outcome.headers.get("location", "?"))
+            raise exceptions.ResponseError(
+                f"HTTP {outcome.status_code} redirect to {location!r}, not followed "
+                "(FOLLOW_REDIRECTS is off for this service)",
+                method=outcome.method,
+                url=redact_url(outcome.url),
+                service=service,
+                status_code=outcome.status_code,
+            )
         return outcome

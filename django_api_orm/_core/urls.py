@@ -9,7 +9,7 @@ would otherwise resolve). ``"a/b"`` → ``a%2Fb``, ``".."`` → ``%2E%2E``,
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from ..exceptions import InvalidPrimaryKey, UnsafeRequestError
 
@@ -25,7 +25,10 @@ def encode_segment(value: Any) -> str:
     text = str(value)
     if not text:
         raise InvalidPrimaryKey("An empty primary key cannot address an object.")
-    encoded = quote(text, safe="")
+    try:
+        encoded = quote(text, safe="")
+    except UnicodeEncodeError:  # a lone surrogate, e.g. from json.loads('"\\ud800"')
+        raise InvalidPrimaryKey(f"{value!r} is not valid Unicode text.") from None
     if encoded in {".", ".."}:
         encoded = encoded.replace(".", "%2E")
     return encoded
@@ -73,7 +76,7 @@ def redact_url(url: str) -> str:
         pieces = []
         for piece in query.split("&"):
             name, sep, _value = piece.partition("=")
-            if sep and any(word in name.lower() for word in _SENSITIVE_PARAMS):
+            if sep and any(word in unquote(name).lower() for word in _SENSITIVE_PARAMS):
                 piece = f"{name}=***"
             pieces.append(piece)
         query = "&".join(pieces)

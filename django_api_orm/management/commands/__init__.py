@@ -1,0 +1,1 @@
+"""``manage.py api_orm_check``."""

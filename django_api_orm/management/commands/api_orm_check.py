@@ -1,0 +1,151 @@
+"""``manage.py api_orm_check [--service ALIAS ...]``: can each service be reached, and does it
+accept our credentials?
+
+Sends ``GET BASE_URL`` through the service's own client (its headers, token, timeouts and
+retries) and prints one row per service. Exits non-zero when a service cannot be reached,
+answers 5xx, or rejects the credentials (401/403). The token is never printed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ... import exceptions
+from ..._core.messages import Plan, Request, Response
+from ..._core.urls import redact_url
+from ...registry import services
+from ...transport import Service
+
+T = TypeVar("T")
+
+_HEADERS = ("SERVICE", "URL", "STATUS", "LATENCY", "HTTP", "AUTH")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What one ``GET BASE_URL`` told about a service."""
+
+    alias: str
+    url: str
+    status: str
+    latency_ms: float
+    http_version: str
+    auth: str
+    ok: bool
+    problem: str = ""
+
+    def cells(self) -> tuple[str, ...]:
+        """The row of the table."""
+        latency = f"{self.latency_ms:.0f} ms"
+        return (self.alias, self.url, self.status, latency, self.http_version, self.auth)
+
+
+def _observed(plan: Plan[T], responses: list[Response]) -> Plan[T]:
+    """Run ``plan`` unchanged, keeping every Response the driver hands it."""
+    value: Any = None
+    try:
+        while True:
+            try:
+                effect = plan.send(value)
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
+            value = yield effect
+            if isinstance(value, Response):
+                responses.append(value)
+    finally:
+        plan.close()
+
+
+def _auth(status: int | None, has_token: bool) -> str:
+    if status == 401:
+        return "rejected (401)"
+    if status == 403:
+        return "forbidden (403)"
+    if status is None:
+        return "-"
+    return "ok" if has_token else "no token"
+
+
+def probe(service: Service) -> Probe:
+    """``GET`` the service's BASE_URL and judge the answer."""
+    responses: list[Response] = []
+    started = time.perf_counter()
+    problem = ""
+    try:
+        service.run(_observed(service.context.send(Request("GET", "")), responses))
+    except exceptions.HTTPStatusError as error:  # reachable; a 404 root is fine
+        if error.status_code >= 500 or error.status_code in (401, 403):
+            problem = str(error)
+    except exceptions.APIError as error:  # no response: connect error, timeout...
+        problem = str(error)
+    wall_ms = (time.perf_counter() - started) * 1000
+    last = responses[-1] if responses else None
+    status = last.status_code if last is not None else None
+    has_token = service.settings.AUTH_TOKEN is not None
+    return Probe(
+        alias=service.alias,
+        url=redact_url(service.settings.BASE_URL),
+        status=str(status) if status is not None else "unreachable",
+        latency_ms=last.elapsed * 1000 if last is not None else wall_ms,
+        http_version=last.http_version if last is not None else "-",
+        auth=_auth(status, has_token),
+        ok=not problem,
+        problem=problem,
+    )
+
+
+def format_table(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    """Left-aligned columns separated by two spaces."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+class Command(BaseCommand):
+    help = (
+        "Check that each API_ORM_SERVICES service answers GET BASE_URL and accepts its "
+        "credentials; exits non-zero if one is down or rejects them."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--service",
+            action="append",
+            dest="aliases",
+            metavar="ALIAS",
+            help="Check only this service (repeatable). Default: every configured service.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        chosen = self._services(options.get("aliases") or [])
+        if not chosen:
+            self.stdout.write("No services are configured in API_ORM_SERVICES.")
+            return
+        probes = [probe(service) for service in chosen]
+        lines = format_table([_HEADERS, *(p.cells() for p in probes)])
+        self.stdout.write(lines[0])
+        for line, result in zip(lines[1:], probes, strict=True):
+            self.stdout.write(line, self.style.SUCCESS if result.ok else self.style.ERROR)
+        failed = [p for p in probes if not p.ok]
+        for result in failed:
+            self.stderr.write(f"{result.alias}: {result.problem}")
+        if failed:
+            names = ", ".join(p.alias for p in failed)
+            raise CommandError(f"{len(failed)} of {len(probes)} service(s) failed: {names}")
+
+    def _services(self, aliases: list[str]) -> list[Service]:
+        if not aliases:
+            return services.all()
+        unknown = [alias for alias in aliases if alias not in services]
+        if unknown:
+            known = ", ".join(s.alias for s in services.all()) or "none"
+            raise CommandError(f"Unknown service(s) {', '.join(unknown)}; configured: {known}.")
+        return [services[alias] for alias in dict.fromkeys(aliases)]

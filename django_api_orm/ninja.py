@@ -1,0 +1,163 @@
+"""django-ninja integration (``pip install "django-api-orm[ninja]"``).
+
+::
+
+    from django_api_orm.ninja import PageNumberPagination, register_exception_handlers
+
+    api = NinjaAPI()
+    register_exception_handlers(api)   # DoesNotExist → 404, upstream outage → 503...
+
+    @api.get("/books", response=list[BookOut])
+    @paginate(PageNumberPagination)     # one count request + one page request
+    async def books(request):
+        return Book.objects.filter(in_stock=True)
+
+Sync routes can use ninja's own pagination classes; async routes need the ones here, because
+ninja's async paginators only ``async for`` over Django querysets and iterate anything else
+synchronously (which a remote queryset refuses inside the event loop). Setting
+``NINJA_PAGINATION_CLASS = "django_api_orm.ninja.LimitOffsetPagination"`` makes a bare
+``@paginate`` use them.
+
+Response schemas read model instances through attributes: a schema that subclasses
+``ninja.Schema``, or a pydantic model with ``model_config = ConfigDict(from_attributes=True)``,
+takes ``Book`` instances (and remote querysets, in sync routes) directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from typing import Any
+
+try:
+    from ninja import NinjaAPI
+    from ninja import pagination as ninja_pagination
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "django_api_orm.ninja needs django-ninja: pip install 'django-api-orm[ninja]'"
+    ) from error
+
+from django.http import HttpRequest, HttpResponse
+
+from . import exceptions
+from .queryset import QuerySet
+
+__all__ = ["LimitOffsetPagination", "PageNumberPagination", "register_exception_handlers"]
+
+logger = logging.getLogger("django_api_orm")
+
+_UNAVAILABLE = "The upstream service is unavailable; try again later."
+
+
+# -- exception handlers -----------------------------------------------------------------------
+
+
+def register_exception_handlers(api: NinjaAPI) -> None:
+    """Answer the library's errors with proper HTTP statuses instead of 500s.
+
+    - ``DoesNotExist`` (any ``Model.DoesNotExist``) and upstream 404s: 404 ``{"detail":
+      "Not found."}``;
+    - ``ValidationError`` (the upstream rejected the data): 422 ``{"detail", "errors":
+      {field: [messages]}}``;
+    - ``NotSupportedError`` (the API cannot express the query): 400 ``{"detail": message}``;
+    - ``AuthenticationError``/``PermissionDenied`` (our credentials) and ``ResponseError``
+      (an unreadable answer): 502;
+    - ``RequestError`` (no answer), ``ServerError`` and ``RateLimited``: 503, with
+      ``Retry-After`` when the upstream gave one; ``APITimeoutError``: 504.
+
+    5xx answers never repeat the upstream's message, URL or credentials; they are logged
+    (``django_api_orm`` logger, WARNING) for the operator.
+    """
+
+    def respond(
+        request: HttpRequest, status: int, data: dict[str, Any], exc: Exception
+    ) -> HttpResponse:
+        response = api.create_response(request, data, status=status)
+        retry_after = getattr(exc, "retry_after", None)
+        if status >= 500:
+            logger.warning("%s %s failed upstream: %r", request.method, request.path, exc)
+            if retry_after is not None and status in (503, 504):
+                response["Retry-After"] = str(max(0, math.ceil(retry_after)))
+        return response
+
+    def not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return respond(request, 404, {"detail": "Not found."}, exc)
+
+    def invalid(request: HttpRequest, exc: exceptions.ValidationError) -> HttpResponse:
+        detail = exc.detail or "The data was rejected by the upstream service."
+        return respond(request, 422, {"detail": detail, "errors": exc.field_errors}, exc)
+
+    def unsupported(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return respond(request, 400, {"detail": str(exc)}, exc)
+
+    def credentials(request: HttpRequest, exc: Exception) -> HttpResponse:
+        detail = "The upstream service refused this application's credentials."
+        return respond(request, 502, {"detail": detail}, exc)
+
+    def bad_gateway(request: HttpRequest, exc: Exception) -> HttpResponse:
+        detail = "The upstream service sent an invalid response."
+        return respond(request, 502, {"detail": detail}, exc)
+
+    def unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return respond(request, 503, {"detail": _UNAVAILABLE}, exc)
+
+    def timed_out(request: HttpRequest, exc: Exception) -> HttpResponse:
+        return respond(request, 504, {"detail": "The upstream service timed out."}, exc)
+
+    handlers: dict[type[Exception], Any] = {
+        exceptions.DoesNotExist: not_found,
+        exceptions.NotFound: not_found,
+        exceptions.ValidationError: invalid,
+        exceptions.NotSupportedError: unsupported,
+        exceptions.AuthenticationError: credentials,
+        exceptions.PermissionDenied: credentials,
+        exceptions.ResponseError: bad_gateway,
+        exceptions.RequestError: unavailable,
+        exceptions.ServerError: unavailable,
+        exceptions.RateLimited: unavailable,
+        exceptions.APITimeoutError: timed_out,
+    }
+    for exc_class, handler in handlers.items():
+        api.add_exception_handler(exc_class, handler)
+
+
+# -- pagination -------------------------------------------------------------------------------
+
+
+async def _apage(queryset: QuerySet[Any], offset: int, limit: int) -> tuple[list[Any], int]:
+    """The rows ``[offset:offset + limit]`` and the total: two requests, sent together
+    (none when the queryset was already evaluated)."""
+    page = queryset[offset : offset + limit]
+    if not isinstance(page, QuerySet):  # sliced from the result cache
+        return list(page), await queryset.acount()
+    async with asyncio.TaskGroup() as group:
+        rows = group.create_task(page.aall())
+        total = group.create_task(queryset.acount())
+    return rows.result(), total.result()
+
+
+class LimitOffsetPagination(ninja_pagination.LimitOffsetPagination):
+    """ninja's ``?limit=&offset=`` pagination, also for remote querysets in async routes."""
+
+    async def apaginate_queryset(
+        self, queryset: Any, pagination: Any, request: HttpRequest, **params: Any
+    ) -> Any:
+        if not isinstance(queryset, QuerySet):
+            return await super().apaginate_queryset(queryset, pagination, request, **params)
+        limit = min(pagination.limit, self.max_limit)
+        items, count = await _apage(queryset, pagination.offset, limit)
+        return {self.items_attribute: items, "count": count}
+
+
+class PageNumberPagination(ninja_pagination.PageNumberPagination):
+    """ninja's ``?page=&page_size=`` pagination, also for remote querysets in async routes."""
+
+    async def apaginate_queryset(
+        self, queryset: Any, pagination: Any, request: HttpRequest, **params: Any
+    ) -> Any:
+        if not isinstance(queryset, QuerySet):
+            return await super().apaginate_queryset(queryset, pagination, request, **params)
+        size = self._get_page_size(pagination.page_size)
+        items, count = await _apage(queryset, (pagination.page - 1) * size, size)
+        return {self.items_attribute: items, "count": count}

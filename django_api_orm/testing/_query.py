@@ -1,0 +1,265 @@
+"""How the fake service reads a list request: filters and ordering, as django-filter would.
+
+The query string is parsed back with the service's own dialect (``lookup_format``,
+``lookup_names``, ``list_format``...), so whatever the client sends, the fake understands.
+Semantics follow Django on a real database: ``contains`` is case-sensitive, ``NULL`` never
+matches a comparison, NULLs sort first in ascending order (as SQLite and MySQL do).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import string
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .._core.dialect import Dialect
+from .._core.query import LOOKUPS
+
+__all__ = ["BadQuery", "Filter", "order_rows", "parse_filters"]
+
+Row = dict[str, Any]
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+class BadQuery(Exception):
+    """A filter value the API would reject (DRF answers 400 ``{param: [message]}``)."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(message)
+        self.errors = {param: [message]}
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One lookup from the query string, e.g. ``Filter("year", "gte", ["1990"])``."""
+
+    field: str
+    lookup: str
+    values: tuple[str, ...]
+    param: str
+
+    def matcher(self, rows: Sequence[Row]) -> Callable[[Row], bool] | None:
+        """A predicate over rows, or None when the filter is ignored (like DRF does)."""
+        kind = _kind_of(self.field, rows)
+        if self.lookup == "isnull":
+            flag = _parse_bool(self.values[0])
+            if flag is None:
+                return None
+            return lambda row: (row.get(self.field) is None) == flag
+        if self.lookup in ("in", "range"):
+            wanted = [_coerce(kind, v, self.param) for v in self.values]
+            if any(w is _IGNORE for w in wanted):
+                return None
+            if self.lookup == "range":
+                if len(wanted) != 2:
+                    raise BadQuery(self.param, "Enter two values.")
+                low, high = wanted
+                return lambda row: (
+                    _compare(row.get(self.field), kind, low, _TESTS["gte"])
+                    and _compare(row.get(self.field), kind, high, _TESTS["lte"])
+                )
+            return lambda row: any(_compare(row.get(self.field), kind, w, _eq) for w in wanted)
+        value = _coerce(kind, self.values[0], self.param)
+        if value is _IGNORE:
+            return None
+        test = _TESTS[self.lookup]
+        return lambda row: _compare(row.get(self.field), kind, value, test)
+
+
+def _reverse(template: str, **groups: str) -> re.Pattern[str]:
+    """``"{field}__{lookup}"`` → a regex with named groups for each placeholder."""
+    pattern = ""
+    for literal, name, _spec, _conv in string.Formatter().parse(template):
+        pattern += re.escape(literal)
+        if name is not None:
+            pattern += groups.get(name, ".*?")
+    return re.compile(f"^{pattern}$")
+
+
+def parse_filters(
+    params: Sequence[tuple[str, str]], dialect: Dialect, fields: Iterable[str]
+) -> list[Filter]:
+    """The filters of a query string; unknown parameters and empty values are skipped."""
+    known = set(fields)
+    key_re = _reverse(dialect.lookup_format, field="(?P<field>.+?)", lookup="(?P<lookup>.+)")
+    by_name = {dialect.lookup_names.get(name, name): name for name in LOOKUPS}
+    grouped: dict[str, list[str]] = {}
+    for key, value in params:
+        grouped.setdefault(key, []).append(value)
+    filters = []
+    for key, values in grouped.items():
+        parsed = _parse_key(key, key_re, by_name, known, dialect)
+        if parsed is None:
+            continue
+        field, lookup = parsed
+        texts = [_strip_value(v, dialect, lookup) for v in values]
+        if lookup in ("in", "range") and dialect.list_format == "comma":
+            texts = [part for text in texts for part in text.split(",")]
+        texts = [t for t in texts if t != ""]
+        if texts:
+            filters.append(Filter(field, lookup, tuple(texts), key))
+    return filters
+
+
+def _parse_key(
+    key: str,
+    key_re: re.Pattern[str],
+    by_name: Mapping[str, str],
+    known: set[str],
+    dialect: Dialect,
+) -> tuple[str, str] | None:
+    if key in known and "exact" not in dialect.lookup_names:
+        return key, "exact"
+    match = key_re.match(key)
+    if match is None:
+        return None
+    field, name = match.group("field"), match.group("lookup")
+    lookup = by_name.get(name)
+    if field not in known or lookup is None:
+        return None
+    return field, lookup
+
+
+def _strip_value(value: str, dialect: Dialect, lookup: str) -> str:
+    if dialect.value_format == "{value}" or lookup == "exact":
+        return value
+    name = dialect.lookup_names.get(lookup, lookup)
+    value_re = _reverse(dialect.value_format, lookup=re.escape(name), value="(?P<value>.*)")
+    match = value_re.match(value)
+    return match.group("value") if match else value
+
+
+# -- values -----------------------------------------------------------------------------------
+
+
+class _Ignore:
+    pass
+
+
+_IGNORE: Any = _Ignore()
+
+
+def _kind_of(field: str, rows: Sequence[Row]) -> str:
+    for row in rows:
+        value = row.get(field)
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            return "bool"
+        if isinstance(value, int | float | Decimal):
+            return "number"
+        return "text"
+    return "text"
+
+
+def _parse_bool(text: str) -> bool | None:
+    lowered = text.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    return None
+
+
+def _coerce(kind: str, text: str, param: str) -> Any:
+    if kind == "bool":
+        flag = _parse_bool(text)
+        return _IGNORE if flag is None else flag  # django-filter ignores a bad boolean
+    if kind == "number":
+        try:
+            return Decimal(text.strip())
+        except InvalidOperation:
+            raise BadQuery(param, "Enter a number.") from None
+    return text
+
+
+def _temporal(value: Any) -> dt.date | None:
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        return None
+    try:
+        if len(value) == 10:
+            return dt.date.fromisoformat(value)
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _compare(raw: Any, kind: str, wanted: Any, test: Callable[[Any, Any], bool]) -> bool:
+    if raw is None:
+        return False
+    if kind == "number":
+        return test(Decimal(str(raw)), wanted)
+    if kind == "bool":
+        return test(bool(raw), wanted)
+    left, right = _temporal(raw), _temporal(wanted)
+    if left is not None and right is not None and type(left) is type(right):
+        return test(left, right)
+    return test(_text(raw), wanted)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _eq(a: Any, b: Any) -> bool:
+    return bool(a == b)
+
+
+def _str_test(op: Callable[[str, str], bool], fold: bool) -> Callable[[Any, Any], bool]:
+    def test(value: Any, wanted: Any) -> bool:
+        left, right = _text(value), _text(wanted)
+        if fold:
+            left, right = left.casefold(), right.casefold()
+        return op(left, right)
+
+    return test
+
+
+_TESTS: dict[str, Callable[[Any, Any], bool]] = {
+    "exact": _eq,
+    "iexact": _str_test(lambda a, b: a == b, True),
+    "gt": lambda a, b: bool(a > b),
+    "gte": lambda a, b: bool(a >= b),
+    "lt": lambda a, b: bool(a < b),
+    "lte": lambda a, b: bool(a <= b),
+    "contains": _str_test(lambda a, b: b in a, False),
+    "icontains": _str_test(lambda a, b: b in a, True),
+    "startswith": _str_test(str.startswith, False),
+    "istartswith": _str_test(str.startswith, True),
+    "endswith": _str_test(str.endswith, False),
+    "iendswith": _str_test(str.endswith, True),
+}
+
+
+# -- ordering ---------------------------------------------------------------------------------
+
+
+def order_rows(rows: list[Row], ordering: str | None, fields: Iterable[str], pk: str) -> list[Row]:
+    """Rows sorted by the pk, then by ``ordering`` (``"-year,title"``; unknown names ignored)."""
+    known = set(fields)
+    result = sorted(rows, key=lambda row: _sort_key(row.get(pk)))
+    names = [n.strip() for n in (ordering or "").split(",") if n.strip()]
+    for name in reversed(names):
+        descending = name.startswith("-")
+        field = name.lstrip("-")
+        if field not in known:
+            continue
+        result.sort(key=lambda row, f=field: _sort_key(row.get(f)), reverse=descending)  # type: ignore[misc]
+    return result
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (0, 0)
+    if isinstance(value, bool | int | float | Decimal):
+        return (1, Decimal(str(value)) if not isinstance(value, bool) else int(value))
+    return (2, str(value))

@@ -1,0 +1,156 @@
+"""The public surface: exported names, seed import paths and sync/async twin parity."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import django_api_orm
+from django_api_orm import APIModel, AsyncAPIModel, AsyncQuerySet, QuerySet
+
+EXPECTED_ALL = [
+    "APIModel",
+    "APIResponse",
+    "AsyncAPIModel",
+    "AsyncManager",
+    "AsyncQuerySet",
+    "AsyncServiceClient",
+    "Manager",
+    "QuerySet",
+    "ServiceClient",
+    "exceptions",
+    "register_async_models",
+    "register_models",
+]
+
+QUERYSET_IO = [
+    "get",
+    "first",
+    "last",
+    "count",
+    "exists",
+    "create",
+    "get_or_create",
+    "update_or_create",
+    "bulk_create",
+    "in_bulk",
+    "iterator",
+    "update",
+    "delete",
+]
+MODEL_IO = ["save", "delete", "refresh_from_api"]
+
+
+# -- exported names -------------------------------------------------------------------------------
+
+
+def test_all_is_pinned() -> None:
+    assert django_api_orm.__all__ == EXPECTED_ALL
+    assert len(set(django_api_orm.__all__)) == len(django_api_orm.__all__)
+
+
+@pytest.mark.parametrize("name", EXPECTED_ALL)
+def test_every_exported_name_is_importable(name: str) -> None:
+    namespace: dict[str, Any] = {}
+    exec(f"from django_api_orm import {name}", namespace)
+    assert namespace[name] is getattr(django_api_orm, name)
+
+
+def test_star_import_gives_exactly_all() -> None:
+    namespace: dict[str, Any] = {}
+    exec("from django_api_orm import *", namespace)
+    assert sorted(k for k in namespace if k != "__builtins__") == sorted(EXPECTED_ALL)
+
+
+def test_seed_module_paths() -> None:
+    from django_api_orm.async_client import AsyncServiceClient
+    from django_api_orm.client import ServiceClient
+    from django_api_orm.exceptions import APIError, NotFound
+
+    assert AsyncServiceClient is django_api_orm.AsyncServiceClient
+    assert ServiceClient is django_api_orm.ServiceClient
+    assert django_api_orm.exceptions is importlib.import_module("django_api_orm.exceptions")
+    assert issubclass(NotFound, APIError)
+    for name in django_api_orm.exceptions.__all__:
+        assert isinstance(getattr(django_api_orm.exceptions, name), type), name
+
+
+def test_version() -> None:
+    assert isinstance(django_api_orm.__version__, str)
+    assert django_api_orm.__version__.count(".") >= 2
+
+
+# -- twin parity ----------------------------------------------------------------------------------
+
+
+def parameters(func: Callable[..., Any]) -> list[tuple[str, Any, Any, Any]]:
+    return [
+        (p.name, p.kind, p.default, p.annotation)
+        for p in inspect.signature(func).parameters.values()
+    ]
+
+
+@pytest.mark.parametrize("name", QUERYSET_IO)
+def test_queryset_twin_has_same_parameters(name: str) -> None:
+    sync, twin = getattr(QuerySet, name), getattr(QuerySet, "a" + name)
+    assert parameters(twin) == parameters(sync)
+
+
+@pytest.mark.parametrize("name", MODEL_IO)
+def test_model_twin_has_same_parameters(name: str) -> None:
+    sync, twin = getattr(APIModel, name), getattr(APIModel, "a" + name)
+    assert parameters(twin) == parameters(sync)
+
+
+@pytest.mark.parametrize(
+    ("owner", "name"),
+    [(QuerySet, n) for n in QUERYSET_IO] + [(APIModel, n) for n in MODEL_IO],
+    ids=lambda v: getattr(v, "__name__", v),
+)
+def test_twins_are_native_async(owner: type, name: str) -> None:
+    sync, twin = getattr(owner, name), getattr(owner, "a" + name)
+    assert not inspect.iscoroutinefunction(sync)
+    if name == "iterator":
+        assert inspect.isasyncgenfunction(twin)
+        assert inspect.isgeneratorfunction(sync)
+    else:
+        assert inspect.iscoroutinefunction(twin)
+    assert "sync_to_async" not in inspect.getsource(twin)
+
+
+def test_twin_plumbing_is_native_async() -> None:
+    for func in (QuerySet._arun, QuerySet._afetch_all, QuerySet.aall, APIModel._arun):
+        assert inspect.iscoroutinefunction(func)
+        assert "sync_to_async" not in inspect.getsource(func)
+    for module in ("queryset", "models", "transport", "client", "async_client", "_core.plans"):
+        source = inspect.getsource(importlib.import_module(f"django_api_orm.{module}"))
+        assert "sync_to_async" not in source, module
+
+
+def test_every_public_async_queryset_method_has_a_sync_twin() -> None:
+    names = {n for n in vars(QuerySet) if n.startswith("a") and not n.startswith("_")}
+    twins = {n for n in names if n[1:] in vars(QuerySet)}
+    assert twins == {"a" + n for n in QUERYSET_IO} | {"aall"}  # aall(): list(qs), awaited
+    assert names - twins == {"all"}
+
+
+@pytest.mark.parametrize("name", QUERYSET_IO)
+def test_async_queryset_unprefixed_methods_are_the_twins(name: str) -> None:
+    assert getattr(AsyncQuerySet, name) is getattr(QuerySet, "a" + name)
+
+
+@pytest.mark.parametrize("name", MODEL_IO)
+def test_async_model_unprefixed_methods_are_the_twins(name: str) -> None:
+    assert getattr(AsyncAPIModel, name) is getattr(APIModel, "a" + name)
+
+
+@pytest.mark.parametrize("name", ["create", "get_or_create", "update_or_create", "bulk_create"])
+def test_writes_are_marked_alters_data(name: str) -> None:
+    assert getattr(QuerySet, name).alters_data is True
+    assert getattr(QuerySet, "a" + name).alters_data is True
+    assert APIModel.save.alters_data is True  # type: ignore[attr-defined]
+    assert APIModel.asave.alters_data is True  # type: ignore[attr-defined]
