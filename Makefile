@@ -30,5 +30,14 @@ typecheck: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python example_project/demo.py
 
+serve: $(STAMP)
+	$(BIN)/python example_project/serve.py
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir docs/_build
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

@@ -1,0 +1,1 @@
+"""The bookshop: a Django project whose catalogue lives in a remote books API."""

@@ -1,0 +1,9 @@
+"""ASGI entry point: ``uvicorn bookshop.asgi:application`` from ``example_project/bookshop``."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bookshop.settings")
+
+application = get_asgi_application()

@@ -1,0 +1,1 @@
+"""The catalogue app: remote books and authors, local orders."""
