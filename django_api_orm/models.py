@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import pydantic
 from django.apps import apps as django_apps
-from django.core.exceptions import AppRegistryNotReady, ImproperlyConfigured
+from django.core.exceptions import AppRegistryNotReady, FieldError, ImproperlyConfigured
 from pydantic import BaseModel
 
 from . import exceptions, signals
@@ -95,6 +95,9 @@ class ModelOptions:
             name: _field_spec(name, info) for name, info in schema.model_fields.items()
         }
         self.field_names = tuple(self.fields)
+        self.accepted_names = frozenset(self.fields) | {
+            info.alias for info in schema.model_fields.values() if info.alias
+        }
         # Optional allow-lists: the fields the API lets us filter and order by.
         self.filterable = _allow_list(model, "_filterable_fields", self.fields)
         self.orderable = _allow_list(model, "_orderable_fields", self.fields)
@@ -121,11 +124,12 @@ class ModelOptions:
             orderable=self.orderable,
         )
 
-    def check_fields(self, names: Any, what: str) -> None:
-        """Raise ValueError for names that are not fields, as Django does for update_fields."""
+    def check_fields(self, names: Any, what: str, error: type[Exception] = FieldError) -> None:
+        """Raise ``error`` (FieldError; ValueError for update_fields, as Django) for names
+        that are not fields."""
         unknown = [n for n in names if n not in self.fields and n != "pk"]
         if unknown:
-            raise ValueError(
+            raise error(
                 f"{what}: the following fields do not exist in {self.object_name}: "
                 f"{', '.join(unknown)}"
             )
@@ -271,9 +275,19 @@ class APIModel(metaclass=APIModelBase):
         _default_manager: ClassVar[Manager[Any]]
 
     _data: BaseModel
+    # True until the object exists on the API: save() then POSTs, even with a preset pk.
+    _adding: bool = False
 
     def __init__(self, **fields: Any) -> None:
-        self._data = self._meta.schema(**fields)
+        meta = self._meta
+        unknown = [name for name in fields if name not in meta.accepted_names]
+        if unknown:
+            raise TypeError(
+                f"{meta.object_name}() got unexpected keyword arguments: "
+                + ", ".join(repr(name) for name in unknown)
+            )
+        self._data = meta.schema(**fields)
+        self._adding = True
 
     @classmethod
     def _manager_class(cls) -> type[Any]:
@@ -343,20 +357,31 @@ class APIModel(metaclass=APIModelBase):
             data.pop(self._meta.pk_field, None)
         return data
 
-    def _apply(self, data: Any) -> None:
-        if isinstance(data, Mapping):
-            self._data = self._from_api(data, self._meta.endpoint)._data
+    def _apply(self, data: Any, fields: Any = None) -> None:
+        """Take the server's representation; with ``fields``, only those (and the pk), so
+        other unsaved changes survive ``save(update_fields=...)`` as in Django."""
+        self._adding = False
+        if not isinstance(data, Mapping):
+            return
+        fresh = self._from_api(data, self._meta.endpoint)._data
+        if fields is not None:
+            keep = set(self._meta.field_names) - set(fields) - {self._meta.pk_field}
+            for name in keep:
+                fresh.__dict__[name] = self._data.__dict__[name]
+        self._data = fresh
 
     def _plan_save(self, ctx: ServiceContext, update_fields: Any = None) -> Plan[None]:
         meta = self._meta
         what = meta.object_name
-        created = self.pk is None
+        created = self._adding or self.pk is None
         fields = None
         if update_fields is not None:
             if created:
-                raise ValueError(f"Cannot save new {what} with update_fields: it has no pk yet.")
+                raise ValueError(
+                    f"Cannot save new {what} with update_fields: no pk on the API yet."
+                )
             fields = [meta.pk_field if f == "pk" else f for f in update_fields]
-            meta.check_fields(fields, "save(update_fields=...)")
+            meta.check_fields(fields, "save(update_fields=...)", ValueError)
             if not fields:
                 return  # like Django: an empty update_fields saves nothing, sends no signal
         frozen = None if fields is None else frozenset(fields)
@@ -367,7 +392,7 @@ class APIModel(metaclass=APIModelBase):
             data = yield from objects.update(
                 ctx, meta.endpoint, self.pk, self._body(fields), what, partial=fields is not None
             )
-        self._apply(data)
+        self._apply(data, fields)
         yield Emit(
             signals.post_save,
             type(self),

@@ -40,6 +40,14 @@ T = TypeVar("T")
 _IN_BULK_PARAM_BUDGET = 1500
 
 
+def _materialize(keyword: str, value: Any) -> Any:
+    """A one-shot iterator (a generator) for ``__in``/``__range`` becomes a tuple, so every
+    evaluation of the queryset sees the same values."""
+    if keyword.endswith(("__in", "__range")) and isinstance(value, Iterator):
+        return tuple(value)
+    return value
+
+
 def _resolve_callables(mapping: dict[str, Any]) -> dict[str, Any]:
     return {k: v() if callable(v) else v for k, v in mapping.items()}
 
@@ -134,6 +142,7 @@ class QuerySet(Generic[M]):
         if not args and not kwargs:
             return self._chain()
         self._not_sliced("filter")
+        kwargs = {key: _materialize(key, value) for key, value in kwargs.items()}
         self._check_lookups(args, kwargs)
         q = Q(*args, **kwargs)
         return self._chain(_query=self._query.add_q(~q if negate else q))
@@ -544,6 +553,8 @@ class QuerySet(Generic[M]):
 
     def _for_in_bulk(self, id_list: Iterable[Any] | None, field_name: str) -> list[Any] | None:
         self._not_sliced("use in_bulk() on")
+        if self._kind != "model":
+            raise TypeError("in_bulk() cannot be used with values() or values_list().")
         self.model._meta.check_fields([field_name], "in_bulk()")
         return None if id_list is None else list(dict.fromkeys(id_list))
 
@@ -641,6 +652,12 @@ class Manager(QuerySet[M]):
         """A fresh queryset over every row."""
         return self._chain()
 
+    def _fetch_all(self) -> list[Any]:
+        return self.get_queryset()._fetch_all()  # never cache rows on the shared manager
+
+    async def _afetch_all(self) -> list[Any]:
+        return await self.get_queryset()._afetch_all()
+
     def __iter__(self) -> Iterator[Any]:
         raise TypeError(f"'{type(self).__name__}' object is not iterable; use .all()")
 
@@ -689,6 +706,8 @@ class AsyncManager(AsyncQuerySet[M]):
     _queryset_class: ClassVar[type[QuerySet[Any]] | None] = AsyncQuerySet
 
     get_queryset = Manager.get_queryset
+    _fetch_all = Manager._fetch_all
+    _afetch_all = Manager._afetch_all
     __iter__ = Manager.__iter__
     __aiter__ = Manager.__aiter__
     __bool__ = Manager.__bool__

@@ -412,7 +412,10 @@ def default_with_token(upstream: Upstream) -> Iterator[Upstream]:
 
 def test_404_with_right_token_hides_it(default_with_token: Upstream) -> None:
     upstream = default_with_token
-    book = PrivateBook(id=999, title="Missing", year=2000)
+    book = PrivateBook.objects.get(pk=25)
+    book.delete()
+    book.pk = 999  # an object the API does not have: the PUT answers 404
+    upstream.clear_requests()
     with pytest.raises(exc.NotFound) as info:
         book.save()
     error = info.value

@@ -157,7 +157,7 @@ class Dialect:
 
     def where_params(self, where: Q, ctx: QueryContext) -> Params:
         """A conjunction of conditions as parameters; what cannot be said raises."""
-        params: Params = []
+        conditions: list[Condition] = []
         for condition, negated in self._conjuncts(where, ctx, negated=False):
             if ctx.filterable is not None and condition.field not in ctx.filterable:
                 self.unsupported(ctx, f"filtering on {condition.field!r} (not in _filterable)")
@@ -167,8 +167,44 @@ class Dialect:
                 condition.lookup, condition.lookup
             ) in ("", None):
                 self.unsupported(ctx, f"the lookup {condition.field}__{condition.lookup}")
+            conditions.append(condition)
+        params: Params = []
+        for condition in self.merge(conditions, ctx):
             params += self.condition_params(condition, ctx)
         return params
+
+    def merge(self, conditions: list[Condition], ctx: QueryContext) -> list[Condition]:
+        """One condition per (field, lookup): most APIs keep only one value of a repeated
+        parameter, so ``year__gte=1995`` AND ``year__gte=1990`` is sent as ``year__gte=1995``.
+        Contradictions match nothing (:class:`EmptyResult`); what cannot be merged raises."""
+        merged: dict[tuple[str, str], Condition] = {}
+        for condition in conditions:
+            key = (condition.field, condition.lookup)
+            previous = merged.get(key)
+            merged[key] = (
+                condition if previous is None else self._merge_two(previous, condition, ctx)
+            )
+        return list(merged.values())
+
+    def _merge_two(self, a: Condition, b: Condition, ctx: QueryContext) -> Condition:
+        if a.value == b.value:
+            return a
+        try:
+            if a.lookup in ("gt", "gte"):
+                return a if a.value >= b.value else b
+            if a.lookup in ("lt", "lte"):
+                return a if a.value <= b.value else b
+        except TypeError:
+            pass
+        else:
+            if a.lookup == "exact":
+                raise EmptyResult  # year=1990 AND year=1991
+            if a.lookup == "in":
+                common = [v for v in a.value if v in set(b.value)]
+                if not common:
+                    raise EmptyResult
+                return Condition(a.field, "in", common)
+        self.unsupported(ctx, f"two different {a.field}__{a.lookup} conditions")
 
     def condition_params(self, condition: Condition, ctx: QueryContext) -> Params:
         """One condition as parameters, e.g. ``("year__gte", "1990")``.
