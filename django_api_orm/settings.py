@@ -76,6 +76,7 @@ class ServiceSettings(BaseModel):
     RETRY_MAX_WAIT: float = Field(default=30.0, ge=0)
     RETRY_MAX_ELAPSED: float = Field(default=60.0, ge=0)
     HTTP2: bool = False
+    ASYNC_TRANSPORT: Literal["httpx", "aiohttp"] = "httpx"
     MAX_CONNECTIONS: int = Field(default=100, ge=1)
     MAX_KEEPALIVE_CONNECTIONS: int = Field(default=20, ge=0)
     MAX_CONCURRENCY: int = Field(default=10, ge=1)
@@ -197,8 +198,19 @@ class ServiceSettings(BaseModel):
             raise ValueError("needs the 'h2' package: pip install 'django-api-orm[http2]'")
         return value
 
+    @field_validator("ASYNC_TRANSPORT")
+    @classmethod
+    def _aiohttp_installed(cls, value: str) -> str:
+        if value == "aiohttp" and importlib.util.find_spec("httpx_aiohttp") is None:
+            raise ValueError(
+                "needs the 'httpx-aiohttp' package: pip install 'django-api-orm[aiohttp]'"
+            )
+        return value
+
     @model_validator(mode="after")
     def _keepalive_within_pool(self) -> ServiceSettings:
+        if self.HTTP2 and self.ASYNC_TRANSPORT == "aiohttp":
+            raise ValueError("HTTP2 needs ASYNC_TRANSPORT='httpx' (aiohttp speaks HTTP/1.1 only)")
         if self.MAX_KEEPALIVE_CONNECTIONS > self.MAX_CONNECTIONS:
             raise ValueError(
                 "MAX_KEEPALIVE_CONNECTIONS must not exceed MAX_CONNECTIONS "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -9,10 +10,18 @@ from django.test import override_settings
 
 from tests.upstream_fixture import Upstream, upstream, upstream_server  # noqa: F401
 
+# `API_ORM_TEST_ASYNC_TRANSPORT=aiohttp make test` runs the suite over the other transport.
+ASYNC_TRANSPORT = os.environ.get("API_ORM_TEST_ASYNC_TRANSPORT", "httpx")
+
 
 def service_settings(server: Upstream, **extra: object) -> dict[str, object]:
     """A service dict for the live upstream; tests add keys with ``extra``."""
-    return {"BASE_URL": f"{server.url}/api/", "RETRY_DELAY": 0, **extra}
+    return {
+        "BASE_URL": f"{server.url}/api/",
+        "RETRY_DELAY": 0,
+        "ASYNC_TRANSPORT": ASYNC_TRANSPORT,
+        **extra,
+    }
 
 
 @pytest.fixture(scope="session", autouse=True)
