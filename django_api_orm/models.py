@@ -61,12 +61,14 @@ _RESERVED = frozenset(
 )
 
 
-def _field_spec(name: str, info: pydantic.fields.FieldInfo) -> FieldSpec:
+def _field_spec(name: str, info: pydantic.fields.FieldInfo, pk: str) -> FieldSpec:
     annotation = info.annotation
     args = set(getattr(annotation, "__args__", ()) or ())
-    nullable = annotation is None or type(None) in args or info.default is None
+    # A pk is None only on unsaved objects; rows from the API always carry one.
+    nullable = name != pk and (annotation is None or type(None) in args or info.default is None)
     is_bool = annotation is bool or (args - {type(None)}) == {bool}
-    return FieldSpec(name=name, nullable=nullable, is_bool=is_bool)
+    wire = info.alias if info.alias and info.alias != name else ""
+    return FieldSpec(name=name, nullable=nullable, is_bool=is_bool, wire=wire)
 
 
 class ModelOptions:
@@ -92,7 +94,7 @@ class ModelOptions:
         self.verbose_name = self.model_name
         self.verbose_name_plural = f"{self.model_name}s"
         self.fields: dict[str, FieldSpec] = {
-            name: _field_spec(name, info) for name, info in schema.model_fields.items()
+            name: _field_spec(name, info, pk_field) for name, info in schema.model_fields.items()
         }
         self.field_names = tuple(self.fields)
         self.accepted_names = frozenset(self.fields) | {

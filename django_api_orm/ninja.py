@@ -131,10 +131,9 @@ async def _apage(queryset: QuerySet[Any], offset: int, limit: int) -> tuple[list
     page = queryset[offset : offset + limit]
     if not isinstance(page, QuerySet):  # sliced from the result cache
         return list(page), await queryset.acount()
-    async with asyncio.TaskGroup() as group:
-        rows = group.create_task(page.aall())
-        total = group.create_task(queryset.acount())
-    return rows.result(), total.result()
+    # gather, not a TaskGroup: the exception handlers must see our error, not a group.
+    rows, total = await asyncio.gather(page.aall(), queryset.acount())
+    return rows, total
 
 
 class LimitOffsetPagination(ninja_pagination.LimitOffsetPagination):

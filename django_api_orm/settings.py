@@ -149,10 +149,21 @@ class ServiceSettings(BaseModel):
             "LIST_FORMAT": "list_format",
             "TRAILING_SLASH": "trailing_slash",
         }
+        # None means "no such parameter" only where a dialect can do without one; for the
+        # other keys it means "the dialect's default".
+        nullable = {
+            "PAGE_SIZE",
+            "PAGE_SIZE_PARAM",
+            "ITEMS_KEY",
+            "TOTAL_KEY",
+            "NEXT_KEY",
+            "TOTAL_HEADER",
+        }
         return {
-            option: getattr(self, key)
+            option: value
             for key, option in names.items()
             if key in self.model_fields_set
+            and ((value := getattr(self, key)) is not None or key in nullable)
         }
 
     @field_validator("BASE_URL")

@@ -462,7 +462,7 @@ def _dropped_connection(error: httpx.HTTPError) -> bool:
     # httpx-aiohttp reports every aiohttp ClientConnectionError (a server hanging up
     # included) as ConnectTimeout; only a real timeout should stay one.
     cause = error.__cause__
-    return cause is not None and "Timeout" not in type(cause).__name__
+    return type(cause).__module__.startswith("aiohttp") and "Timeout" not in type(cause).__name__
 
 
 def _has_request(error: httpx.HTTPError) -> bool:

@@ -1,3 +1,7 @@
 """URLs of the test process (views under test are added by the tests that need them)."""
 
-urlpatterns: list[object] = []
+from django.urls import path
+
+from tests.ninja_api import api
+
+urlpatterns: list[object] = [path("ninja/", api.urls)]

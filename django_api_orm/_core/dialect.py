@@ -160,7 +160,10 @@ class Dialect:
         conditions: list[Condition] = []
         for condition, negated in self._conjuncts(where, ctx, negated=False):
             if ctx.filterable is not None and condition.field not in ctx.filterable:
-                self.unsupported(ctx, f"filtering on {condition.field!r} (not in _filterable)")
+                self.unsupported(
+                    ctx,
+                    f"filtering on {condition.field!r} (not in _filterable_fields)",
+                )
             if negated:
                 condition = self.negate(condition, ctx)
             if condition.lookup not in self.lookups or self.lookup_names.get(
@@ -214,11 +217,9 @@ class Dialect:
         """
         lookup = self.lookup_names.get(condition.lookup, condition.lookup)
         bare = condition.lookup == "exact" and "exact" not in self.lookup_names
-        key = (
-            condition.field
-            if bare
-            else self.lookup_format.format(field=condition.field, lookup=lookup)
-        )
+        spec = ctx.fields.get(condition.field)
+        field = spec.param if spec else condition.field
+        key = field if bare else self.lookup_format.format(field=field, lookup=lookup)
         values = self.format_values(condition, ctx)
         if not bare:
             values = [self.value_format.format(lookup=lookup, value=v) for v in values]
@@ -239,10 +240,9 @@ class Dialect:
                     f"Cannot resolve keyword {name!r} into field. Choices are: {choices}"
                 )
             if ctx.orderable is not None and name not in ctx.orderable:
-                self.unsupported(ctx, f"ordering by {name!r} (not in _orderable)")
-            names.append(
-                (self.ordering_desc if descending else self.ordering_asc).format(field=name)
-            )
+                self.unsupported(ctx, f"ordering by {name!r} (not in _orderable_fields)")
+            template = self.ordering_desc if descending else self.ordering_asc
+            names.append(template.format(field=ctx.fields[name].param))
         return [(self.ordering_param, ",".join(names))]
 
     def page_params(self, index: int, size: int | None) -> Params:

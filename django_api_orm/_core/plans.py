@@ -102,7 +102,7 @@ class PageWalk:
         self.wanted = None if self.high is None else max(0, self.high - self.low)
         size = page_size or dialect.page_size
         if size is None and self.wanted and dialect.sizes_pages:
-            size = min(self.wanted, dialect.max_page_size)  # ask for just what is needed
+            size = _one_page_size(self.low, self.wanted, dialect)  # ask for just what is needed
         self.size = size
         self.taken = 0
         self.first = True
@@ -189,13 +189,34 @@ class PageWalk:
         return Request("GET", url)
 
 
+def _one_page_size(low: int, wanted: int, dialect: Dialect) -> int:
+    """The smallest page size that holds rows ``[low:low+wanted]`` on one numbered page.
+
+    Worked example: ``[5:15]`` (10 rows). Size 10 splits it over pages 1 and 2 (rows 0-9,
+    10-19), and so do sizes 11 to 14; size 15 holds rows 0-14 on page 1: one request.
+    ``low + wanted`` always fits, so a slice costs one request below ``max_page_size``.
+    """
+    limit = dialect.max_page_size
+    if dialect.pagination != "page":
+        return min(wanted, limit)
+    high = low + wanted
+    for size in range(wanted, min(high, limit) + 1):
+        if low // size == (high - 1) // size:
+            return size
+    return min(wanted, limit)
+
+
 def fetch_page(ctx: ServiceContext, request: Request, qctx: QueryContext) -> Plan[Page | None]:
     """One page, or None when a page number ran past the end (DRF answers 404)."""
     try:
         response = yield from ctx.send(request)
     except exceptions.NotFound:
-        paged = {ctx.dialect.page_param, ctx.dialect.offset_param}
-        if any(k in paged for k, _ in request.params):
+        # DRF answers 404 for a page number past the end; page 1 (or offset 0) missing
+        # means the endpoint itself is wrong, which must not look like an empty list.
+        dialect = ctx.dialect
+        first = {(dialect.page_param, str(dialect.first_page)), (dialect.offset_param, "0")}
+        paged = {dialect.page_param, dialect.offset_param}
+        if any(k in paged and (k, v) not in first for k, v in request.params):
             return None
         raise
     return _read_page(ctx, response, qctx)

@@ -44,6 +44,12 @@ class FieldSpec:
     name: str
     nullable: bool = False
     is_bool: bool = False
+    wire: str = ""  # the name the API uses (a pydantic alias), when it differs
+
+    @property
+    def param(self) -> str:
+        """The field's name in query parameters."""
+        return self.wire or self.name
 
 
 @dataclass(frozen=True, slots=True)

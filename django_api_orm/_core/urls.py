@@ -8,6 +8,7 @@ would otherwise resolve). ``"a/b"`` → ``a%2Fb``, ``".."`` → ``%2E%2E``,
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
@@ -15,7 +16,30 @@ from ..exceptions import InvalidPrimaryKey, UnsafeRequestError
 
 __all__ = ["detail_path", "encode_segment", "origin", "redact_url", "same_origin"]
 
-_SENSITIVE_PARAMS = ("token", "key", "secret", "password", "passwd", "signature", "sig", "auth")
+# Whole words of a parameter name (split on "_", "-" and "."): "api_key" and "access-token"
+# are masked, "author" and "keyword" are not.
+_SENSITIVE_WORDS = frozenset(
+    {
+        "token",
+        "key",
+        "apikey",
+        "secret",
+        "password",
+        "passwd",
+        "signature",
+        "sig",
+        "auth",
+        "authorization",
+        "credential",
+        "credentials",
+        "session",
+        "jwt",
+    }
+)
+
+
+def _sensitive(name: str) -> bool:
+    return any(word in _SENSITIVE_WORDS for word in re.split(r"[_\-.\[\]]+", name.lower()))
 
 
 def encode_segment(value: Any) -> str:
@@ -76,7 +100,7 @@ def redact_url(url: str) -> str:
         pieces = []
         for piece in query.split("&"):
             name, sep, _value = piece.partition("=")
-            if sep and any(word in unquote(name).lower() for word in _SENSITIVE_PARAMS):
+            if sep and _sensitive(unquote(name)):
                 piece = f"{name}=***"
             pieces.append(piece)
         query = "&".join(pieces)

@@ -38,7 +38,10 @@ class BadQuery(Exception):
 
 @dataclass(frozen=True)
 class Filter:
-    """One lookup from the query string, e.g. ``Filter("year", "gte", ["1990"])``."""
+    """One lookup from the query string, e.g. ``Filter("year", "gte", ("1990",), "year__gte")``.
+
+    A scalar lookup given twice uses the last value, as Django's ``QueryDict`` does.
+    """
 
     field: str
     lookup: str
@@ -49,7 +52,7 @@ class Filter:
         """A predicate over rows, or None when the filter is ignored (like DRF does)."""
         kind = _kind_of(self.field, rows)
         if self.lookup == "isnull":
-            flag = _parse_bool(self.values[0])
+            flag = _parse_bool(self.values[-1])
             if flag is None:
                 return None
             return lambda row: (row.get(self.field) is None) == flag
@@ -66,7 +69,7 @@ class Filter:
                     and _compare(row.get(self.field), kind, high, _TESTS["lte"])
                 )
             return lambda row: any(_compare(row.get(self.field), kind, w, _eq) for w in wanted)
-        value = _coerce(kind, self.values[0], self.param)
+        value = _coerce(kind, self.values[-1], self.param)
         if value is _IGNORE:
             return None
         test = _TESTS[self.lookup]
@@ -199,9 +202,18 @@ def _compare(raw: Any, kind: str, wanted: Any, test: Callable[[Any, Any], bool])
     if kind == "bool":
         return test(bool(raw), wanted)
     left, right = _temporal(raw), _temporal(wanted)
-    if left is not None and right is not None and type(left) is type(right):
+    if _comparable(left, right):
         return test(left, right)
     return test(_text(raw), wanted)
+
+
+def _comparable(left: dt.date | None, right: dt.date | None) -> bool:
+    """Both dates, or both datetimes that are both aware or both naive."""
+    if left is None or right is None or type(left) is not type(right):
+        return False
+    if isinstance(left, dt.datetime) and isinstance(right, dt.datetime):
+        return (left.tzinfo is None) == (right.tzinfo is None)
+    return True
 
 
 def _text(value: Any) -> str:

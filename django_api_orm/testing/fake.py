@@ -14,7 +14,6 @@ shape: ``404 {"detail": "Not found."}``, ``400 {"field": ["message"]}``.
 
 from __future__ import annotations
 
-import base64
 import copy
 import datetime as dt
 import enum
@@ -26,11 +25,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pydantic
 
 from . import _install
+from ._answers import (
+    CURSOR_PARAM,
+    Answer,
+    answer,
+    invalid_body,
+    not_allowed,
+    not_found,
+    paginate,
+)
 from ._query import BadQuery, order_rows, parse_filters
 
 if TYPE_CHECKING:
@@ -40,10 +48,6 @@ if TYPE_CHECKING:
 __all__ = ["FakeRequest", "FakeService"]
 
 Row = dict[str, Any]
-Answer = tuple[int, dict[str, str], bytes]
-
-_JSON = {"content-type": "application/json"}
-_CURSOR_PARAM = "cursor"
 
 
 @dataclass(frozen=True)
@@ -134,37 +138,6 @@ def _jsonable(row: Any) -> Row:
     return data
 
 
-def _answer(status: int, data: Any = None, headers: Mapping[str, str] | None = None) -> Answer:
-    body = b"" if data is None else json.dumps(data).encode()
-    return status, {**(_JSON if data is not None else {}), **(headers or {})}, body
-
-
-def _not_found(detail: str = "Not found.") -> Answer:
-    return _answer(404, {"detail": detail})
-
-
-def _with_params(url: str, **changes: str | None) -> str:
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in changes]
-    query += [(k, v) for k, v in changes.items() if v is not None]
-    return urlunsplit(parts._replace(query=urlencode(sorted(query))))
-
-
-def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    *parents, last = path.split(".")
-    for name in parents:
-        data = data.setdefault(name, {})
-    data[last] = value
-
-
-def _positive(text: str | None) -> int | None:
-    try:
-        value = int(text) if text is not None else None
-    except ValueError:
-        return None
-    return value if value is not None and value > 0 else None
-
-
 class FakeService:
     """An in-memory API for one service alias; install it with ``with fake:`` or
     :meth:`install`, or use :func:`~django_api_orm.testing.fake_service`.
@@ -172,6 +145,10 @@ class FakeService:
     ``data`` maps endpoints (``"books/"``) or model classes to rows (dicts or model
     instances). Every model whose ``_service`` is ``alias`` gets an (empty) endpoint, so
     creating the first object needs no setup. ``page_size`` is the server's default page size.
+    Created and changed rows are checked against the schema of the first model defined on
+    their endpoint, answering 400 like DRF (``validate=False`` turns that off). Unordered lists
+    come ordered by primary key; unknown query parameters are ignored, as django-filter does.
+    Every answered request is appended to :attr:`requests`.
     """
 
     def __init__(
@@ -351,10 +328,10 @@ class FakeService:
             if method == "POST" and key is not None and key in self._idempotent:
                 status, answer_headers, content = self._idempotent[key]
                 return status, {**answer_headers, "idempotent-replayed": "true"}, content
-            answer = self._route(method, url, path, params, payload, service.context.dialect)
-            if method == "POST" and key is not None and answer[0] < 500:
-                self._idempotent[key] = answer
-            return answer
+            reply = self._route(method, url, path, params, payload, service.context.dialect)
+            if method == "POST" and key is not None and reply[0] < 500:
+                self._idempotent[key] = reply
+            return reply
 
     def _take_canned(self, method: str, path: str) -> Answer | None:
         for canned in self._canned:
@@ -371,7 +348,7 @@ class FakeService:
             if isinstance(canned.body, str):
                 text = {"content-type": "text/plain; charset=utf-8"}
                 return canned.status, {**text, **canned.headers}, canned.body.encode()
-            return _answer(canned.status, canned.body, canned.headers)
+            return answer(canned.status, canned.body, canned.headers)
         return None
 
     def _route(
@@ -391,13 +368,13 @@ class FakeService:
                     return self._list(collection, url, params, dialect)
                 if method == "POST":
                     return self._create(collection, payload)
-                return _not_allowed(method)
+                return not_allowed(method)
             if target.startswith(key + "/"):
                 segment = target[len(key) + 1 :]
                 if "/" in segment:
-                    return _not_found()
+                    return not_found()
                 return self._detail(collection, method, unquote(segment), payload)
-        return _not_found()
+        return not_found()
 
     # -- lists ---------------------------------------------------------------------------
 
@@ -414,7 +391,7 @@ class FakeService:
             dialect.offset_param,
             dialect.limit_param,
             dialect.ordering_param,
-            _CURSOR_PARAM,
+            CURSOR_PARAM,
         }
         fields = collection.fields
         query = dict(params)
@@ -428,87 +405,46 @@ class FakeService:
                 if test is not None:
                     rows = [row for row in rows if test(row)]
         except BadQuery as error:
-            return _answer(400, error.errors)
+            return answer(400, error.errors)
         rows = order_rows(rows, query.get(dialect.ordering_param), fields, collection.pk)
-        return self._paginate(rows, url, query, dialect)
-
-    def _paginate(
-        self, rows: list[Row], url: str, query: dict[str, str], dialect: Dialect
-    ) -> Answer:
-        style = dialect.pagination
-        total: int | None = len(rows)
-        previous: str | None = None
-        next_url: str | None = None
-        if style == "none":
-            return _answer(200, rows)
-        size_param = dialect.limit_param if style == "offset" else dialect.page_size_param
-        size = _positive(query.get(size_param)) if size_param else None
-        size = min(size or dialect.page_size or self.page_size, self.max_page_size)
-        if style == "page":
-            number = query.get(dialect.page_param, str(dialect.first_page))
-            index = (int(number) if number.lstrip("-").isdigit() else -1) - dialect.first_page
-            pages = max(1, -(-len(rows) // size))
-            if not 0 <= index < pages:
-                return _not_found("Invalid page.")
-            start = index * size
-            if index + 1 < pages:
-                following = str(dialect.first_page + index + 1)
-                next_url = _with_params(url, **{dialect.page_param: following})
-            if index > 0:
-                preceding = str(dialect.first_page + index - 1)
-                previous = _with_params(url, **{dialect.page_param: preceding})
-        else:
-            if style == "offset":
-                raw = query.get(dialect.offset_param, "0")
-                start = int(raw) if raw.isdigit() else 0
-                moved = {dialect.offset_param: str(start + size), dialect.limit_param: str(size)}
-                back = {dialect.offset_param: str(max(0, start - size))}
-            else:  # cursor: an opaque token that happens to hold an offset
-                start = _decode_cursor(query.get(_CURSOR_PARAM))
-                moved = {_CURSOR_PARAM: _encode_cursor(start + size)}
-                back = {_CURSOR_PARAM: _encode_cursor(max(0, start - size))}
-                total = None
-            if start + size < len(rows):
-                next_url = _with_params(url, **moved)
-            if start > 0:
-                previous = _with_params(url, **back)
-        items = rows[start : start + size]
-        return _envelope(items, total, next_url, previous, dialect)
+        return paginate(
+            rows, url, query, dialect, page_size=self.page_size, max_page_size=self.max_page_size
+        )
 
     # -- objects -------------------------------------------------------------------------
 
     def _detail(self, collection: _Collection, method: str, pk: str, payload: Any) -> Answer:
         row = collection.find(pk)
         if row is None:
-            return _not_found()
+            return not_found()
         if method in ("GET", "HEAD"):
-            return _answer(200, row)
+            return answer(200, row)
         if method == "DELETE":
             collection.rows.remove(row)
-            return _answer(204)
+            return answer(204)
         if method in ("PUT", "PATCH"):
             if not isinstance(payload, dict):
-                return _invalid_body(payload)
+                return invalid_body(payload)
             merged = {**row, **payload, collection.pk: row[collection.pk]}
             errors, merged = self._validated(collection, merged)
             if errors:
-                return _answer(400, errors)
+                return answer(400, errors)
             row.clear()
             row.update(merged)
-            return _answer(200, row)
-        return _not_allowed(method)
+            return answer(200, row)
+        return not_allowed(method)
 
     def _create(self, collection: _Collection, payload: Any) -> Answer:
         if not isinstance(payload, dict):
-            return _invalid_body(payload)
+            return invalid_body(payload)
         pk = payload.get(collection.pk)
         if pk is not None and collection.find(_text(pk)) is not None:
-            return _answer(400, {collection.pk: [f"An object with this {collection.pk} exists."]})
+            return answer(400, {collection.pk: [f"An object with this {collection.pk} exists."]})
         errors, row = self._validated(collection, dict(payload))
         if errors:
-            return _answer(400, errors)
+            return answer(400, errors)
         row[collection.pk] = pk
-        return _answer(201, collection.add(row))
+        return answer(201, collection.add(row))
 
     def _validated(self, collection: _Collection, row: Row) -> tuple[dict[str, Any], Row]:
         """The row completed with defaults by the schema of the first model defined on the
@@ -531,51 +467,3 @@ def _field_errors(error: pydantic.ValidationError) -> dict[str, list[str]]:
         message = "This field is required." if item["type"] == "missing" else item["msg"]
         errors.setdefault(name, []).append(message)
     return errors
-
-
-def _envelope(
-    items: list[Row],
-    total: int | None,
-    next_url: str | None,
-    previous: str | None,
-    dialect: Dialect,
-) -> Answer:
-    if dialect.items_key is None:  # a bare list, paginated by headers
-        links = [f'<{u}>; rel="{r}"' for u, r in ((next_url, "next"), (previous, "prev")) if u]
-        headers = {"link": ", ".join(links)} if links else {}
-        if total is not None:
-            headers[(dialect.total_header or "X-Total-Count").lower()] = str(total)
-        return _answer(200, items, headers)
-    data: dict[str, Any] = {}
-    if total is not None and dialect.total_key:
-        _set_path(data, dialect.total_key, total)
-    if dialect.next_key:
-        _set_path(data, dialect.next_key, next_url)
-        if dialect.next_key == "next":
-            data["previous"] = previous
-    _set_path(data, dialect.items_key, items)
-    return _answer(200, data)
-
-
-def _encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o={offset}".encode()).decode()
-
-
-def _decode_cursor(token: str | None) -> int:
-    if not token:
-        return 0
-    try:
-        return max(0, int(base64.urlsafe_b64decode(token.encode()).decode().removeprefix("o=")))
-    except ValueError:
-        return 0
-
-
-def _not_allowed(method: str) -> Answer:
-    return _answer(405, {"detail": f'Method "{method}" not allowed.'})
-
-
-def _invalid_body(payload: Any) -> Answer:
-    got = type(payload).__name__ if payload is not None else "nothing"
-    return _answer(
-        400, {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {got}."]}
-    )

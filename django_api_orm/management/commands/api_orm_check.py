@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ... import exceptions
@@ -114,6 +115,8 @@ class Command(BaseCommand):
         "Check that each API_ORM_SERVICES service answers GET BASE_URL and accepts its "
         "credentials; exits non-zero if one is down or rejects them."
     )
+    # A diagnostic: it must run even while other system checks fail.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -142,6 +145,12 @@ class Command(BaseCommand):
             raise CommandError(f"{len(failed)} of {len(probes)} service(s) failed: {names}")
 
     def _services(self, aliases: list[str]) -> list[Service]:
+        try:
+            return self._select(aliases)
+        except ImproperlyConfigured as error:
+            raise CommandError(str(error)) from None
+
+    def _select(self, aliases: list[str]) -> list[Service]:
         if not aliases:
             return services.all()
         unknown = [alias for alias in aliases if alias not in services]

@@ -1,0 +1,1 @@
+"""Benchmarks of django-api-orm against raw httpx + pydantic (see README.md)."""

@@ -1,0 +1,1 @@
+"""A tiny local Django app: a database model whose signals drive remote models (tests)."""
