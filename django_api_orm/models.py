@@ -97,6 +97,7 @@ class ModelOptions:
             name: _field_spec(name, info, pk_field) for name, info in schema.model_fields.items()
         }
         self.field_names = tuple(self.fields)
+        self.validator = schema.__pydantic_validator__
         self.accepted_names = frozenset(self.fields) | {
             info.alias for info in schema.model_fields.values() if info.alias
         }
@@ -301,7 +302,8 @@ class APIModel(metaclass=APIModelBase):
     def _from_api(cls: type[M], data: Mapping[str, Any], where: str = "") -> M:
         """An instance from the API's JSON, or ResponseError naming model and field."""
         try:
-            validated = cls._meta.schema.model_validate(data)
+            # The validator directly: model_validate's Python wrapper costs ~2 µs a row.
+            validated = cls._meta.validator.validate_python(data)
         except pydantic.ValidationError as error:
             first = error.errors()[0]
             field = ".".join(str(p) for p in first["loc"])

@@ -76,7 +76,7 @@ class ServiceSettings(BaseModel):
     RETRY_MAX_WAIT: float = Field(default=30.0, ge=0)
     RETRY_MAX_ELAPSED: float = Field(default=60.0, ge=0)
     HTTP2: bool = False
-    ASYNC_TRANSPORT: Literal["httpx", "aiohttp"] = "httpx"
+    ASYNC_TRANSPORT: Literal["auto", "httpx", "aiohttp"] = "auto"
     MAX_CONNECTIONS: int = Field(default=100, ge=1)
     MAX_KEEPALIVE_CONNECTIONS: int = Field(default=20, ge=0)
     MAX_CONCURRENCY: int = Field(default=10, ge=1)
@@ -228,6 +228,15 @@ class ServiceSettings(BaseModel):
                 f"({self.MAX_KEEPALIVE_CONNECTIONS} > {self.MAX_CONNECTIONS})"
             )
         return self
+
+    def async_transport(self) -> Literal["httpx", "aiohttp"]:
+        """The async transport in use: ``auto`` is aiohttp (faster under concurrency, see
+        docs/performance.md) unless HTTP/2 is on or httpx-aiohttp is missing."""
+        if self.ASYNC_TRANSPORT != "auto":
+            return self.ASYNC_TRANSPORT
+        if self.HTTP2 or importlib.util.find_spec("httpx_aiohttp") is None:
+            return "httpx"
+        return "aiohttp"
 
     def auth_header(self) -> str | None:
         """The ``Authorization`` header value, or None without a token."""

@@ -176,7 +176,7 @@ class Service:
         transport: httpx.AsyncBaseTransport
         if self._handler is not None:
             transport = httpx.MockTransport(_handle_with(self._handler))
-        elif self.settings.ASYNC_TRANSPORT == "aiohttp":
+        elif self.settings.async_transport() == "aiohttp":
             # httpx's API over aiohttp's pool, much faster under concurrency (encode/httpx#3215).
             from httpx_aiohttp import AiohttpTransport
 

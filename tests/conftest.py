@@ -10,8 +10,8 @@ from django.test import override_settings
 
 from tests.upstream_fixture import Upstream, upstream, upstream_server  # noqa: F401
 
-# `API_ORM_TEST_ASYNC_TRANSPORT=aiohttp make test` runs the suite over the other transport.
-ASYNC_TRANSPORT = os.environ.get("API_ORM_TEST_ASYNC_TRANSPORT", "httpx")
+# `API_ORM_TEST_ASYNC_TRANSPORT=httpx make test` runs the suite over httpx's own async pool.
+ASYNC_TRANSPORT = os.environ.get("API_ORM_TEST_ASYNC_TRANSPORT", "auto")
 
 
 def service_settings(server: Upstream, **extra: object) -> dict[str, object]:

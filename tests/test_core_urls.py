@@ -20,8 +20,6 @@ from tests.models import Tag
 from tests.upstream_fixture import Upstream
 
 HOSTILE = [
-    "..",
-    ".",
     "a/b",
     "?x=1",
     "#frag",
@@ -64,8 +62,6 @@ def test_hostile_value_becomes_one_segment(value: str) -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("..", "%2E%2E"),
-        (".", "%2E"),
         ("a/b", "a%2Fb"),
         ("?x=1", "%3Fx%3D1"),
         ("#frag", "%23frag"),
@@ -118,7 +114,17 @@ def test_detail_path_trailing_slash_and_missing_endpoint_slash() -> None:
     assert detail_path("books/", 7) == "books/7/"
     assert detail_path("books", 7) == "books/7/"
     assert detail_path("books/", 7, trailing_slash=False) == "books/7"
-    assert detail_path("books", "..", trailing_slash=False) == "books/%2E%2E"
+    assert detail_path("books", "a..b", trailing_slash=False) == "books/a..b"
+
+
+@pytest.mark.parametrize("value", [".", ".."])
+def test_dot_segments_are_refused(value: str, upstream: Upstream) -> None:
+    # Percent-encoding does not protect them: yarl (the aiohttp transport) resolves %2E%2E.
+    with pytest.raises(InvalidPrimaryKey, match="relative path step"):
+        encode_segment(value)
+    with pytest.raises(InvalidPrimaryKey):
+        Tag.objects.get(pk=value)
+    assert upstream.requests() == []
 
 
 def test_unaddressable_pk_sends_no_request(upstream: Upstream) -> None:
@@ -128,7 +134,7 @@ def test_unaddressable_pk_sends_no_request(upstream: Upstream) -> None:
 
 
 @settings(max_examples=2000, deadline=None, database=None)
-@given(st.text(min_size=1))
+@given(st.text(min_size=1).filter(lambda v: v not in {".", ".."}))
 def test_encode_segment_property(value: str) -> None:
     segment = encode_segment(value)
     assert "/" not in segment
@@ -238,7 +244,7 @@ def test_hostile_pk_round_trips_through_upstream(upstream: Upstream, value: str)
     assert entry["headers"]["host"] == upstream.url.removeprefix("http://")
 
 
-@pytest.mark.parametrize("value", ["..", ".", "https://evil.example/x", "//evil.example"])
+@pytest.mark.parametrize("value", ["...", "a/../b", "https://evil.example/x", "//evil.example"])
 async def test_hostile_pk_round_trips_async(upstream: Upstream, value: str) -> None:
     tag = await Tag.objects.aget(pk=value)
     assert tag.id == value

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from pydantic_core import from_json
+
 from .. import exceptions
 from .messages import Response
 from .urls import redact_url
@@ -32,11 +34,12 @@ _PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
 
 def parse_json(response: Response, *, service: str = "") -> Any:
     """The decoded JSON body, or :class:`ResponseError` naming what arrived instead."""
-    if not response.content.strip():
+    content = response.content
+    if not content or not content.strip():
         return None
     try:
-        return json.loads(response.content)
-    except (UnicodeDecodeError, ValueError):
+        return from_json(content)  # pydantic-core's parser: faster than json.loads
+    except ValueError:
         content_type = response.headers.get("content-type", "no content type")
         raise exceptions.ResponseError(
             f"Expected a JSON body but got {content_type!r}: {_snippet(response.content)!r}",

@@ -54,7 +54,9 @@ def encode_segment(value: Any) -> str:
     except UnicodeEncodeError:  # a lone surrogate, e.g. from json.loads('"\\ud800"')
         raise InvalidPrimaryKey(f"{value!r} is not valid Unicode text.") from None
     if encoded in {".", ".."}:
-        encoded = encoded.replace(".", "%2E")
+        # Even percent-encoded (%2E%2E), some URL libraries (yarl, under the aiohttp
+        # transport) resolve dot segments and would leave the endpoint: refuse them.
+        raise InvalidPrimaryKey(f"{text!r} cannot be a primary key: it is a relative path step.")
     return encoded
 
 
