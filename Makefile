@@ -23,6 +23,7 @@ test: $(STAMP)
 	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
 	$(BIN)/coverage report --fail-under=90
 	$(BIN)/python benchmarks/run.py --quick
+	$(BIN)/mkdocs build --strict --quiet
 
 lint: $(STAMP)
 	$(BIN)/ruff check django_api_orm tests example_project

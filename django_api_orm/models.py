@@ -97,7 +97,7 @@ class ModelOptions:
             name: _field_spec(name, info, pk_field) for name, info in schema.model_fields.items()
         }
         self.field_names = tuple(self.fields)
-        self.validator = schema.__pydantic_validator__
+        self.list_validator = pydantic.TypeAdapter(list[schema])  # type: ignore[valid-type]
         self.accepted_names = frozenset(self.fields) | {
             info.alias for info in schema.model_fields.values() if info.alias
         }
@@ -301,12 +301,16 @@ class APIModel(metaclass=APIModelBase):
     @classmethod
     def _from_api(cls: type[M], data: Mapping[str, Any], where: str = "") -> M:
         """An instance from the API's JSON, or ResponseError naming model and field."""
+        return cls._many_from_api([data], where)[0]
+
+    @classmethod
+    def _many_from_api(cls: type[M], rows: Any, where: str = "") -> list[M]:
+        """Instances from a page of rows, validated in one call (the hot path of listing)."""
         try:
-            # The validator directly: model_validate's Python wrapper costs ~2 µs a row.
-            validated = cls._meta.validator.validate_python(data)
+            validated = cls._meta.list_validator.validate_python(rows)
         except pydantic.ValidationError as error:
             first = error.errors()[0]
-            field = ".".join(str(p) for p in first["loc"])
+            field = ".".join(str(p) for p in first["loc"][1:])  # [0] is the row's index
             raise exceptions.ResponseError(
                 f"{cls.__name__}: the API's data does not match {cls._meta.schema.__name__}: "
                 f"field {field!r}: {first['msg']} ({error.error_count()} error(s))",
@@ -314,9 +318,13 @@ class APIModel(metaclass=APIModelBase):
                 model=cls.__name__,
                 field=field,
             ) from None
-        obj = cls.__new__(cls)
-        obj._data = validated
-        return obj
+        new = cls.__new__
+        objs = []
+        for data in validated:
+            obj = new(cls)
+            obj.__dict__["_data"] = data
+            objs.append(obj)
+        return objs
 
     # -- identity ----------------------------------------------------------------------------
 

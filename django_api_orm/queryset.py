@@ -232,8 +232,7 @@ class QuerySet(Generic[M]):
         return rows
 
     def _build(self, rows: Iterable[Any]) -> list[Any]:
-        where = self.model._meta.endpoint
-        return self._shape([self.model._from_api(row, where) for row in rows])
+        return self._shape(self.model._many_from_api(list(rows), self.model._meta.endpoint))
 
     def _plan_fetch(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[list[Any]]:
         rows = yield from plans.fetch_rows(ctx, self.model._meta.endpoint, self._query, qctx)
