@@ -11,7 +11,8 @@
      │                               a pagination link to another origin or a link loop
      ├── RequestError                no usable response arrived
      │    ├── APIConnectionError     connect refused/reset, DNS, the server dropped the connection
-     │    └── APITimeoutError        connect/read/write/pool timeout
+     │    ├── APITimeoutError        connect/read/write/pool timeout
+     │    └── CircuitOpenError       failed fast: the service's circuit breaker is open
      ├── HTTPStatusError             the server answered with a 4xx/5xx status
      │    ├── ClientError            4xx
      │    │    ├── ValidationError       400 and 422, with ``field_errors``
@@ -22,7 +23,8 @@
      │    │    └── RateLimited           429, with ``retry_after``
      │    └── ServerError            5xx, with ``retry_after``
      └── ResponseError               the body is not what was promised: not JSON, wrong shape,
-                                     or it does not match the model's schema
+          │                          or it does not match the model's schema
+          └── ResponseTooLarge       the body is larger than MAX_RESPONSE_BYTES
 
 Every error that concerns a request carries ``method`` and ``url`` (secrets in the URL are
 redacted; headers, and so tokens, are never part of an error). Each model gets its own
@@ -41,6 +43,7 @@ __all__ = [
     "APIError",
     "APITimeoutError",
     "AuthenticationError",
+    "CircuitOpenError",
     "ClientError",
     "Conflict",
     "DoesNotExist",
@@ -53,6 +56,7 @@ __all__ = [
     "RateLimited",
     "RequestError",
     "ResponseError",
+    "ResponseTooLarge",
     "ServerError",
     "UnsafeRequestError",
     "ValidationError",
@@ -159,6 +163,19 @@ class ResponseError(_RequestInfo):
         self.status_code = status_code
         self.model = model
         self.field = field
+
+
+class ResponseTooLarge(ResponseError):
+    """The body exceeded the service's ``MAX_RESPONSE_BYTES`` (counted after decompression)."""
+
+
+class CircuitOpenError(RequestError):
+    """The service's circuit breaker is open after repeated failures: the call failed fast,
+    without a request. ``retry_after`` says when a probe request will be let through."""
+
+    def __init__(self, message: str, *, service: str = "", retry_after: float = 0.0):
+        super().__init__(message, service=service)
+        self.retry_after = retry_after
 
 
 class HTTPStatusError(_RequestInfo):

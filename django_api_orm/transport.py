@@ -14,8 +14,10 @@ import itertools
 import logging
 import os
 import ssl
+import sys
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -25,6 +27,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from . import exceptions, signals
+from ._body import ACCEPT_ENCODING, BodyTooLarge, CappedBody
+from ._core.breaker import CircuitBreaker
 from ._core.dialect import BUILTIN_DIALECTS, Dialect, Page
 from ._core.messages import Emit, Gather, Plan, Request, Response, Send, SendResult, Sleep
 from ._core.plans import PageWalk, ServiceContext, fetch_page
@@ -49,7 +53,12 @@ def _timeout(settings: ServiceSettings) -> httpx.Timeout:
 
 
 def _client_options(settings: ServiceSettings) -> dict[str, Any]:
-    headers = {"User-Agent": _USER_AGENT, "Accept": "application/json", **settings.HEADERS}
+    headers = {
+        "User-Agent": _USER_AGENT,
+        "Accept": "application/json",
+        "Accept-Encoding": ACCEPT_ENCODING,
+        **settings.HEADERS,
+    }
     auth = settings.auth_header()
     if auth is not None:
         headers["Authorization"] = auth
@@ -108,6 +117,9 @@ def build_context(alias: str, settings: ServiceSettings) -> ServiceContext:
         dialect=dialect,
         retry=retry,
         max_concurrency=settings.MAX_CONCURRENCY,
+        breaker=CircuitBreaker(
+            settings.CIRCUIT_BREAKER_THRESHOLD, settings.CIRCUIT_BREAKER_COOLDOWN, service=alias
+        ),
     )
 
 
@@ -128,6 +140,12 @@ class Service:
         self._closed = False
         self._ssl_context: ssl.SSLContext | None = None
         self._handler: Handler | None = None
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """The service's circuit breaker (its ``state`` shows in ``api_orm_check``)."""
+        assert self.context.breaker is not None
+        return self.context.breaker
 
     def ssl_context(self) -> ssl.SSLContext:
         """One TLS context for all of the service's clients: building one loads the CA bundle
@@ -344,11 +362,17 @@ class Service:
     def _send(self, client: httpx.Client, request: Request) -> SendResult:
         started = time.perf_counter()
         try:
-            response = client.send(self._build(client, request))
-        except httpx.HTTPError as error:
+            response = client.send(self._build(client, request), stream=True)
+            try:
+                body = self._body(response)
+                chunks = [response.content] if _in_memory(response) else response.iter_raw()
+                content = body.feed_all(chunks)
+            finally:
+                response.close()
+        except (httpx.HTTPError, BodyTooLarge, zlib.error) as error:
             result: SendResult = self._failed(request, error, started)
         else:
-            result = self._received(request, response, started)
+            result = self._received(request, response, content, started)
         if signals.api_request.receivers:
             signals.api_request.send(sender=Service, **self._report(request, result, started))
         return result
@@ -356,11 +380,21 @@ class Service:
     async def _asend(self, client: httpx.AsyncClient, request: Request) -> SendResult:
         started = time.perf_counter()
         try:
-            response = await client.send(self._build(client, request))
-        except httpx.HTTPError as error:
+            response = await client.send(self._build(client, request), stream=True)
+            try:
+                body = self._body(response)
+                if _in_memory(response):
+                    body.feed(response.content)
+                else:
+                    async for chunk in response.aiter_raw():
+                        body.feed(chunk)
+                content = body.body()
+            finally:
+                await response.aclose()
+        except (httpx.HTTPError, BodyTooLarge, zlib.error) as error:
             result: SendResult = self._failed(request, error, started)
         else:
-            result = self._received(request, response, started)
+            result = self._received(request, response, content, started)
         if signals.api_request.receivers:
             await signals.api_request.asend(
                 sender=Service, **self._report(request, result, started)
@@ -388,7 +422,17 @@ class Service:
             headers=dict(request.headers) if request.headers else None,
         )
 
-    def _received(self, request: Request, response: httpx.Response, started: float) -> Response:
+    def _body(self, response: httpx.Response) -> CappedBody:
+        cap = self.settings.MAX_RESPONSE_BYTES or sys.maxsize
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise BodyTooLarge  # refused before reading a byte
+        encoding = "" if _in_memory(response) else response.headers.get("content-encoding", "")
+        return CappedBody(cap, encoding)
+
+    def _received(
+        self, request: Request, response: httpx.Response, content: bytes, started: float
+    ) -> Response:
         elapsed = time.perf_counter() - started
         url = str(response.request.url)
         if logger.isEnabledFor(logging.DEBUG):
@@ -403,15 +447,18 @@ class Service:
         return Response(
             status_code=response.status_code,
             headers=response.headers,
-            content=response.content,
+            content=content,
             method=request.method,
             url=url,
             http_version=response.http_version,
             elapsed=elapsed,
         )
 
-    def _failed(self, request: Request, error: httpx.HTTPError, started: float) -> SendResult:
-        url = redact_url(str(error.request.url)) if _has_request(error) else request.url
+    def _failed(
+        self, request: Request, error: httpx.HTTPError | BodyTooLarge | zlib.error, started: float
+    ) -> SendResult:
+        has_request = isinstance(error, httpx.HTTPError) and _has_request(error)
+        url = redact_url(str(error.request.url)) if has_request else request.url  # type: ignore[union-attr]
         elapsed_ms = (time.perf_counter() - started) * 1000
         logger.debug(
             "%s %s %s failed after %.1f ms: %s",
@@ -423,6 +470,16 @@ class Service:
         )
         kind = type(error).__name__
         options: dict[str, Any] = {"method": request.method, "url": url, "service": self.alias}
+        if isinstance(error, BodyTooLarge):
+            raise exceptions.ResponseTooLarge(
+                f"The response body is larger than MAX_RESPONSE_BYTES "
+                f"({self.settings.MAX_RESPONSE_BYTES} bytes, counted after decompression)",
+                **options,
+            )
+        if isinstance(error, zlib.error):
+            raise exceptions.ResponseError(
+                f"Could not decode the response body ({error})", **options
+            )
         if isinstance(error, httpx.ConnectTimeout) and _dropped_connection(error):
             error = httpx.RemoteProtocolError(str(error))  # aiohttp maps a drop to this
         if isinstance(error, httpx.ConnectTimeout):
@@ -456,6 +513,11 @@ def _handle_with(handler: Handler) -> Callable[[httpx.Request], httpx.Response]:
         return httpx.Response(status, headers=headers, content=body)
 
     return handle
+
+
+def _in_memory(response: httpx.Response) -> bool:
+    # A response built from bytes (MockTransport, the test kit) is read and decoded at once.
+    return hasattr(response, "_content")
 
 
 def _dropped_connection(error: httpx.HTTPError) -> bool:

@@ -304,6 +304,8 @@ TREE = {
     exc.RateLimited: (exc.ClientError,),
     exc.ServerError: (exc.HTTPStatusError,),
     exc.ResponseError: (exc.APIError,),
+    exc.ResponseTooLarge: (exc.ResponseError,),
+    exc.CircuitOpenError: (exc.RequestError,),
 }
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import exceptions
+from .breaker import CircuitBreaker
 from .dialect import Dialect, Page, QueryContext
 from .messages import Gather, Plan, Request, Response
 from .query import EmptyResult, RemoteQuery
@@ -44,10 +45,11 @@ class ServiceContext:
     dialect: Dialect
     retry: RetryPolicy
     max_concurrency: int = 10
+    breaker: CircuitBreaker | None = None
 
     def send(self, request: Request) -> Plan[Response]:
-        """Send with this service's retry policy; errors name the service."""
-        return send(request, self.retry, service=self.alias)
+        """Send with this service's retry policy and breaker; errors name the service."""
+        return send(request, self.retry, service=self.alias, breaker=self.breaker)
 
 
 def request_json(ctx: ServiceContext, request: Request) -> Plan[Any]:

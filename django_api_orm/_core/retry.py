@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .. import exceptions
+from .breaker import CircuitBreaker
 from .messages import Plan, Request, Response, Send, SendResult, Sleep
 from .responses import error_for, parse_retry_after
 from .urls import redact_url
@@ -52,12 +53,20 @@ class RetryPolicy:
         return min(hinted, self.max_wait)
 
 
-def send(request: Request, policy: RetryPolicy, *, service: str = "") -> Plan[Response]:
+def send(
+    request: Request,
+    policy: RetryPolicy,
+    *,
+    service: str = "",
+    breaker: CircuitBreaker | None = None,
+) -> Plan[Response]:
     """Send ``request`` until it succeeds or the policy gives up; return a 2xx/3xx Response.
 
     Error statuses become typed :class:`~django_api_orm.exceptions.HTTPStatusError` and
     transport failures :class:`~django_api_orm.exceptions.RequestError`.
     """
+    if breaker is not None:
+        breaker.before_call()
     started = policy.clock()
     attempt = 0
     while True:
@@ -68,6 +77,11 @@ def send(request: Request, policy: RetryPolicy, *, service: str = "") -> Plan[Re
                 attempt += 1
                 yield Sleep(pause)
                 continue
+        if breaker is not None:
+            failed = isinstance(outcome, exceptions.RequestError) or (
+                outcome.status_code >= 500 or outcome.status_code == 429
+            )
+            breaker.record_failure() if failed else breaker.record_success()
         if isinstance(outcome, exceptions.RequestError):
             if service and not outcome.service:
                 outcome.service = service
