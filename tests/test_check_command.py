@@ -35,7 +35,8 @@ def failing_check(*args: str) -> tuple[str, str, str]:
 def rows(output: str) -> dict[str, list[str]]:
     """Table rows by service alias, split on the column gaps."""
     lines = output.strip().splitlines()
-    assert re.split(r"\s{2,}", lines[0]) == ["SERVICE", "URL", "STATUS", "LATENCY", "HTTP", "AUTH"]
+    header = ["SERVICE", "URL", "STATUS", "LATENCY", "HTTP", "AUTH", "BREAKER"]
+    assert re.split(r"\s{2,}", lines[0]) == header
     table = [re.split(r"\s{2,}", line) for line in lines[1:]]
     return {row[0]: row for row in table}
 
@@ -61,7 +62,7 @@ def test_every_service_is_checked(upstream: Upstream) -> None:
     table = rows(out)
     url = f"{upstream.url}/api/"
     assert table["default"][1:3] == [url, "200"]
-    assert table["default"][4:] == ["HTTP/1.1", "no token"]
+    assert table["default"][4:] == ["HTTP/1.1", "no token", "closed"]
     assert table["private"][1:3] == [url, "200"]
     assert table["private"][5] == "ok"
     assert re.fullmatch(r"\d+ ms", table["private"][3])
@@ -90,7 +91,7 @@ def test_dead_service_fails(upstream: Upstream) -> None:
     with override_settings(API_ORM_SERVICES=services(upstream, dead=dead)):
         out, err, message = failing_check()
     table = rows(out)
-    assert table["dead"][2] == "unreachable" and table["dead"][4:] == ["-", "-"]
+    assert table["dead"][2] == "unreachable" and table["dead"][4:6] == ["-", "-"]
     assert table["default"][2] == "200"  # the others are still reported
     assert message == "1 of 3 service(s) failed: dead"
     assert err.startswith("dead: [dead] Connection failed (ConnectError")
@@ -111,7 +112,7 @@ def test_rejected_token_fails_without_printing_it(upstream: Upstream) -> None:
     with override_settings(API_ORM_SERVICES=services(upstream, private=wrong)):
         upstream.fault(path_prefix="/api/", status=401, body={"detail": "Invalid token."})
         out, err, message = failing_check("--service", "private")
-    assert rows(out)["private"][2:3] + rows(out)["private"][5:] == ["401", "rejected (401)"]
+    assert rows(out)["private"][2:3] + rows(out)["private"][5:6] == ["401", "rejected (401)"]
     assert message == "1 of 1 service(s) failed: private"
     assert "wrong-secret-value" not in out + err + message
     assert "Bearer" not in out + err + message
@@ -135,7 +136,7 @@ def test_server_error_fails(upstream: Upstream) -> None:
 def test_a_404_root_still_counts_as_reachable(upstream: Upstream) -> None:
     upstream.fault(path_prefix="/api/", status=404)
     out, _ = check("--service", "private")
-    assert rows(out)["private"][2:3] + rows(out)["private"][5:] == ["404", "ok"]
+    assert rows(out)["private"][2:3] + rows(out)["private"][5:6] == ["404", "ok"]
 
 
 def test_credentials_in_the_url_are_redacted(upstream: Upstream) -> None:
@@ -166,3 +167,14 @@ def test_invalid_settings_are_a_command_error(upstream: Upstream) -> None:
     expected = r"API_ORM_SERVICES\['default'\]\['BASE_URL'\]"
     with override_settings(API_ORM_SERVICES=bad), pytest.raises(CommandError, match=expected):
         check()
+
+
+def test_breaker_state_is_shown(upstream: Upstream) -> None:
+    dead = {"BASE_URL": f"http://127.0.0.1:{closed_port()}/", "MAX_RETRIES": 0}
+    dead_settings = {**dead, "CIRCUIT_BREAKER_THRESHOLD": 1}
+    with override_settings(API_ORM_SERVICES=services(upstream, dead=dead_settings)):
+        out, _, _ = failing_check()
+        assert rows(out)["dead"][-1] == "open"
+        assert rows(out)["default"][-1] == "closed"
+        out, _, message = failing_check("--service", "dead")
+        assert "Circuit open" in message or "dead" in message

@@ -24,7 +24,7 @@ from ...transport import Service
 
 T = TypeVar("T")
 
-_HEADERS = ("SERVICE", "URL", "STATUS", "LATENCY", "HTTP", "AUTH")
+_HEADERS = ("SERVICE", "URL", "STATUS", "LATENCY", "HTTP", "AUTH", "BREAKER")
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,22 @@ class Probe:
     latency_ms: float
     http_version: str
     auth: str
+    breaker: str
     ok: bool
     problem: str = ""
 
     def cells(self) -> tuple[str, ...]:
         """The row of the table."""
         latency = f"{self.latency_ms:.0f} ms"
-        return (self.alias, self.url, self.status, latency, self.http_version, self.auth)
+        return (
+            self.alias,
+            self.url,
+            self.status,
+            latency,
+            self.http_version,
+            self.auth,
+            self.breaker,
+        )
 
 
 def _observed(plan: Plan[T], responses: list[Response]) -> Plan[T]:
@@ -73,6 +82,15 @@ def _auth(status: int | None, has_token: bool) -> str:
     return "ok" if has_token else "no token"
 
 
+def _breaker(service: Service) -> str:
+    breaker = service.breaker
+    if not breaker.threshold:
+        return "off"
+    if breaker.state == "closed" and breaker.failures:
+        return f"closed ({breaker.failures} failure(s))"
+    return breaker.state
+
+
 def probe(service: Service) -> Probe:
     """``GET`` the service's BASE_URL and judge the answer."""
     responses: list[Response] = []
@@ -96,6 +114,7 @@ def probe(service: Service) -> Probe:
         latency_ms=last.elapsed * 1000 if last is not None else wall_ms,
         http_version=last.http_version if last is not None else "-",
         auth=_auth(status, has_token),
+        breaker=_breaker(service),
         ok=not problem,
         problem=problem,
     )
