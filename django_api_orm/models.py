@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from . import exceptions, signals
 from ._async_safety import ensure_sync_allowed
 from ._core import objects
-from ._core.dialect import QueryContext
+from ._core.dialect import Dialect, QueryContext
 from ._core.messages import Emit, Plan
 from ._core.plans import ServiceContext
 from ._core.query import FieldSpec
@@ -98,6 +98,7 @@ class ModelOptions:
         }
         self.field_names = tuple(self.fields)
         self.list_validator = pydantic.TypeAdapter(list[schema])  # type: ignore[valid-type]
+        self._fast_pages: dict[int, tuple[Dialect, FastPage | None]] = {}
         self.accepted_names = frozenset(self.fields) | {
             info.alias for info in schema.model_fields.values() if info.alias
         }
@@ -125,7 +126,19 @@ class ModelOptions:
             pk=self.pk_field,
             filterable=self.filterable,
             orderable=self.orderable,
+            fast_page=self._fast_page(service.context.dialect),
         )
+
+    def _fast_page(self, dialect: Dialect) -> FastPage | None:
+        """A parser validating a whole envelope page straight from JSON bytes (2-3x faster
+        than decoding to dicts and validating the rows), cached per dialect."""
+        cached = self._fast_pages.get(id(dialect))
+        if cached is not None and cached[0] is dialect:
+            return cached[1]
+        keys = dialect.envelope_keys()
+        parser = None if keys is None else _envelope_parser(self.schema, *keys)
+        self._fast_pages[id(dialect)] = (dialect, parser)
+        return parser
 
     def check_fields(self, names: Any, what: str, error: type[Exception] = FieldError) -> None:
         """Raise ``error`` (FieldError; ValueError for update_fields, as Django) for names
@@ -136,6 +149,30 @@ class ModelOptions:
                 f"{what}: the following fields do not exist in {self.object_name}: "
                 f"{', '.join(unknown)}"
             )
+
+
+FastPage = Callable[[bytes], tuple[list[Any], int | None, str | None] | None]
+
+
+def _envelope_parser(
+    schema: type[BaseModel], items: str, total: str | None, next_: str | None
+) -> FastPage:
+    fields: dict[str, Any] = {"rows": (list[schema], pydantic.Field(alias=items))}  # type: ignore[valid-type]
+    if total:
+        fields["total"] = (int | None, pydantic.Field(default=None, alias=total))
+    if next_:
+        fields["next"] = (str | None, pydantic.Field(default=None, alias=next_))
+    envelope = pydantic.create_model(f"{schema.__name__}Page", **fields)
+    validator = envelope.__pydantic_validator__
+
+    def parse(content: bytes) -> tuple[list[Any], int | None, str | None] | None:
+        try:
+            page = validator.validate_json(content)
+        except (pydantic.ValidationError, ValueError):
+            return None  # not this shape (a bare list, an error): the generic route explains
+        return page.rows, getattr(page, "total", None), getattr(page, "next", None)
+
+    return parse
 
 
 def _app_label(module: str) -> str:
@@ -306,8 +343,12 @@ class APIModel(metaclass=APIModelBase):
     @classmethod
     def _many_from_api(cls: type[M], rows: Any, where: str = "") -> list[M]:
         """Instances from a page of rows, validated in one call (the hot path of listing)."""
+        schema = cls._meta.schema
         try:
-            validated = cls._meta.list_validator.validate_python(rows)
+            if rows and type(rows[0]) is schema:
+                validated = rows  # validated with the page (see ModelOptions._fast_page)
+            else:
+                validated = cls._meta.list_validator.validate_python(rows)
         except pydantic.ValidationError as error:
             first = error.errors()[0]
             field = ".".join(str(p) for p in first["loc"][1:])  # [0] is the row's index

@@ -18,7 +18,7 @@ import decimal
 import enum
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, NoReturn, cast
 from urllib.parse import urljoin
@@ -84,6 +84,9 @@ class QueryContext:
     pk: str
     filterable: frozenset[str] | None = None
     orderable: frozenset[str] | None = None
+    # Optional fast path: JSON bytes -> (rows, total, next) in one validation, or None to
+    # use the generic route (decode, then parse_page). Set by the model layer.
+    fast_page: Callable[[bytes], tuple[list[Any], int | None, str | None] | None] | None = None
 
 
 class Dialect:
@@ -305,6 +308,14 @@ class Dialect:
             f"expected a JSON list or an object with a {self.items_key!r} list, got "
             f"{type(data).__name__}"
         )
+
+    def envelope_keys(self) -> tuple[str, str | None, str | None] | None:
+        """``(items, total, next)`` when lists come in a flat JSON envelope that the model
+        layer may validate in one pass (with its schema); None when they do not."""
+        keys = (self.items_key, self.total_key, self.next_key)
+        if not self.items_key or any(k and "." in k for k in keys) or self.total_header:
+            return None
+        return self.items_key, self.total_key, self.next_key
 
     def _header_total(self, headers: Mapping[str, str]) -> int | None:
         if not self.total_header:

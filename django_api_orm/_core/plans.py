@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urljoin
 
 from .. import exceptions
 from .breaker import CircuitBreaker
@@ -59,6 +60,11 @@ def request_json(ctx: ServiceContext, request: Request) -> Plan[Any]:
 
 
 def _read_page(ctx: ServiceContext, response: Response, qctx: QueryContext) -> Page:
+    if qctx.fast_page is not None and "link" not in response.headers:
+        fast = qctx.fast_page(response.content)
+        if fast is not None:
+            items, total, next_url = fast
+            return Page(items, total, urljoin(response.url, next_url) if next_url else None)
     data = parse_json(response, service=ctx.alias)
     try:
         return ctx.dialect.parse_page(data, response.headers, response.url)
