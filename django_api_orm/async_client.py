@@ -5,51 +5,17 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
-from .client import APIResponse, client_settings, request_plan
-from .transport import Service
+from .client import APIResponse, BaseServiceClient, request_plan
 
 __all__ = ["APIResponse", "AsyncServiceClient"]
 
 
-class AsyncServiceClient:
+class AsyncServiceClient(BaseServiceClient):
     """An async client for one API: ``await client.get(...)`` returning APIResponse.
 
     Same constructor and defaults as :class:`~django_api_orm.ServiceClient`. Use it as an
     async context manager, or call ``await client.close()``.
     """
-
-    def __init__(
-        self,
-        base_url: str,
-        auth_token: str | None = None,
-        timeout: float = 30.0,
-        verify_ssl: bool = True,
-        follow_redirects: bool = True,
-        max_retries: int = 3,
-        retry_delay: float = 1.0,
-        http2: bool = False,
-        max_connections: int = 100,
-        max_keepalive_connections: int = 20,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        settings = client_settings(
-            base_url,
-            auth_token,
-            timeout,
-            verify_ssl,
-            follow_redirects,
-            max_retries,
-            retry_delay,
-            http2,
-            max_connections,
-            max_keepalive_connections,
-            headers,
-        )
-        self.base_url = settings.BASE_URL
-        self._service = Service(f"AsyncServiceClient({base_url})", settings, explicit=True)
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self._service.alias}>"
 
     async def _call(self, method: str, endpoint: str, **kwargs: Any) -> APIResponse:
         return await self._service.arun(

@@ -14,7 +14,7 @@ from ._core.responses import parse_json
 from .settings import ServiceSettings
 from .transport import Service
 
-__all__ = ["APIResponse", "ServiceClient", "client_settings"]
+__all__ = ["APIResponse", "BaseServiceClient", "ServiceClient"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,35 +29,6 @@ class APIResponse:
     def ok(self) -> bool:
         """True for 2xx and 3xx (error statuses raise before an APIResponse exists)."""
         return self.status_code < 400
-
-
-def client_settings(
-    base_url: str,
-    auth_token: str | None = None,
-    timeout: float = 30.0,
-    verify_ssl: bool = True,
-    follow_redirects: bool = True,
-    max_retries: int = 3,
-    retry_delay: float = 1.0,
-    http2: bool = False,
-    max_connections: int = 100,
-    max_keepalive_connections: int = 20,
-    headers: dict[str, str] | None = None,
-) -> ServiceSettings:
-    """The seeds' constructor arguments as validated :class:`ServiceSettings`."""
-    return ServiceSettings(
-        BASE_URL=base_url,
-        AUTH_TOKEN=auth_token,
-        TIMEOUT=timeout,
-        VERIFY_SSL=verify_ssl,
-        FOLLOW_REDIRECTS=follow_redirects,
-        MAX_RETRIES=max_retries,
-        RETRY_DELAY=retry_delay,
-        HTTP2=http2,
-        MAX_CONNECTIONS=max_connections,
-        MAX_KEEPALIVE_CONNECTIONS=max_keepalive_connections,
-        HEADERS=headers or {},
-    )
 
 
 def _params(params: Mapping[str, Any] | None, ctx: ServiceContext) -> list[tuple[str, str]]:
@@ -78,8 +49,8 @@ def request_plan(
     return APIResponse(response.status_code, body, response.headers)
 
 
-class ServiceClient:
-    """A sync client for one API: ``get/post/put/patch/delete`` returning APIResponse.
+class BaseServiceClient:
+    """The seeds' constructor, shared by :class:`ServiceClient` and ``AsyncServiceClient``.
 
     Defaults (as in the seed docs): timeout 30 s, follow redirects (auth is dropped on a
     cross-origin redirect), 3 retries from 1 s with jitter, 100 connections, 20 kept alive.
@@ -99,24 +70,28 @@ class ServiceClient:
         max_keepalive_connections: int = 20,
         headers: dict[str, str] | None = None,
     ) -> None:
-        settings = client_settings(
-            base_url,
-            auth_token,
-            timeout,
-            verify_ssl,
-            follow_redirects,
-            max_retries,
-            retry_delay,
-            http2,
-            max_connections,
-            max_keepalive_connections,
-            headers,
+        settings = ServiceSettings(
+            BASE_URL=base_url,
+            AUTH_TOKEN=auth_token,  # pydantic makes it a SecretStr
+            TIMEOUT=timeout,
+            VERIFY_SSL=verify_ssl,
+            FOLLOW_REDIRECTS=follow_redirects,
+            MAX_RETRIES=max_retries,
+            RETRY_DELAY=retry_delay,
+            HTTP2=http2,
+            MAX_CONNECTIONS=max_connections,
+            MAX_KEEPALIVE_CONNECTIONS=max_keepalive_connections,
+            HEADERS=headers or {},
         )
         self.base_url = settings.BASE_URL
-        self._service = Service(f"ServiceClient({base_url})", settings, explicit=True)
+        self._service = Service(f"{type(self).__name__}({base_url})", settings, explicit=True)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._service.alias}>"
+
+
+class ServiceClient(BaseServiceClient):
+    """A sync client for one API: ``get/post/put/patch/delete`` returning APIResponse."""
 
     def _call(self, method: str, endpoint: str, **kwargs: Any) -> APIResponse:
         ensure_sync_allowed(f"ServiceClient.{method.lower()}", method.lower())
