@@ -86,7 +86,8 @@ class assert_num_requests(capture_requests):  # lower case: used like a function
     ``service`` counts only that alias. The captured requests are in ``.requests``::
 
         with assert_num_requests(2):
-            list(Book.objects.all()[:10]) and Book.objects.count()
+            list(Book.objects.all()[:10])
+            Book.objects.count()
     """
 
     def __init__(self, num: int, service: str | None = None) -> None:
