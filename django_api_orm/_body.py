@@ -41,7 +41,9 @@ class CappedBody:
             return
         while data:
             try:
-                out = self._inflate.decompress(data, self.cap + 1 - self.size)
+                # At most 1 MiB per call: zlib doubles its output buffer while it fills it,
+                # so one call for the whole cap would briefly cost twice the cap.
+                out = self._inflate.decompress(data, min(self.cap + 1 - self.size, 1 << 20))
             except zlib.error:
                 if not self._raw_deflate or self.size:
                     raise

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from pydantic import ValidationError as PydanticValidationError
+
 from ._async_safety import ensure_sync_allowed
 from ._core.messages import Plan, Request
 from ._core.plans import ServiceContext
 from ._core.responses import parse_json
-from .settings import ServiceSettings
+from .settings import ServiceSettings, describe_errors
 from .transport import Service
 
 __all__ = ["APIResponse", "BaseServiceClient", "ServiceClient"]
@@ -70,19 +72,26 @@ class BaseServiceClient:
         max_keepalive_connections: int = 20,
         headers: dict[str, str] | None = None,
     ) -> None:
-        settings = ServiceSettings(
-            BASE_URL=base_url,
-            AUTH_TOKEN=auth_token,  # pydantic makes it a SecretStr
-            TIMEOUT=timeout,
-            VERIFY_SSL=verify_ssl,
-            FOLLOW_REDIRECTS=follow_redirects,
-            MAX_RETRIES=max_retries,
-            RETRY_DELAY=retry_delay,
-            HTTP2=http2,
-            MAX_CONNECTIONS=max_connections,
-            MAX_KEEPALIVE_CONNECTIONS=max_keepalive_connections,
-            HEADERS=headers or {},
-        )
+        problems: list[str] = []
+        try:
+            settings = ServiceSettings(
+                BASE_URL=base_url,
+                AUTH_TOKEN=auth_token,  # pydantic makes it a SecretStr
+                TIMEOUT=timeout,
+                VERIFY_SSL=verify_ssl,
+                FOLLOW_REDIRECTS=follow_redirects,
+                MAX_RETRIES=max_retries,
+                RETRY_DELAY=retry_delay,
+                HTTP2=http2,
+                MAX_CONNECTIONS=max_connections,
+                MAX_KEEPALIVE_CONNECTIONS=max_keepalive_connections,
+                HEADERS=headers or {},
+            )
+        except PydanticValidationError as error:
+            # The settings path's messages: they name the key, never echo the value (a token).
+            problems = describe_errors(type(self).__name__, error)
+        if problems:  # raised outside the except block: no context holding the bad value
+            raise ValueError("\n".join(problems))
         self.base_url = settings.BASE_URL
         self._service = Service(f"{type(self).__name__}({base_url})", settings, explicit=True)
 

@@ -195,6 +195,8 @@ class ServiceSettings(BaseModel):
             if not value.get_secret_value():
                 raise ValueError("must not be empty: leave AUTH_TOKEN out (or None) for no auth")
             _no_control_characters(value.get_secret_value(), "AUTH_TOKEN")
+            if not value.get_secret_value().isascii():
+                raise ValueError("must be ASCII text (HTTP headers carry no other characters)")
         return value
 
     @field_validator("HEADERS")
@@ -261,7 +263,8 @@ def _is_branch_tag(part: Any) -> bool:
     return "-" in text or "[" in text or (text != text.upper() and text != text.lower())
 
 
-def _describe(alias: str, error: PydanticValidationError) -> list[str]:
+def describe_errors(alias: str, error: PydanticValidationError) -> list[str]:
+    """One message per bad key, naming alias and key, never the rejected value."""
     by_key: dict[Any, list[Any]] = {}
     for item in error.errors():
         by_key.setdefault(item["loc"][:1], []).append(item)
@@ -295,7 +298,7 @@ def validate_service(alias: str, raw: Any) -> tuple[ServiceSettings | None, list
     try:
         return ServiceSettings.model_validate(dict(raw)), []
     except PydanticValidationError as error:
-        return None, _describe(alias, error)
+        return None, describe_errors(alias, error)
 
 
 def collect_services(raw: Any) -> tuple[dict[str, ServiceSettings], list[str]]:

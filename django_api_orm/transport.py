@@ -370,7 +370,11 @@ class Service:
             finally:
                 response.close()
         except (httpx.HTTPError, BodyTooLarge, zlib.error) as error:
-            result: SendResult = self._failed(request, error, started)
+            try:
+                result: SendResult = self._failed(request, error, started)
+            except exceptions.APIError as refused:  # too large / undecodable: not retried
+                self._report_refused(request, refused, started)
+                raise
         else:
             result = self._received(request, response, content, started)
         if signals.api_request.receivers:
@@ -392,7 +396,11 @@ class Service:
             finally:
                 await response.aclose()
         except (httpx.HTTPError, BodyTooLarge, zlib.error) as error:
-            result: SendResult = self._failed(request, error, started)
+            try:
+                result: SendResult = self._failed(request, error, started)
+            except exceptions.APIError as refused:  # too large / undecodable: not retried
+                self._report_refused(request, refused, started)
+                raise
         else:
             result = self._received(request, response, content, started)
         if signals.api_request.receivers:
@@ -400,6 +408,12 @@ class Service:
                 sender=Service, **self._report(request, result, started)
             )
         return result
+
+    def _report_refused(self, request: Request, error: exceptions.APIError, started: float) -> None:
+        # Sent with send() even on the async path: this runs while an exception propagates.
+        if signals.api_request.receivers:
+            report = self._report(request, error, started)  # type: ignore[arg-type]
+            signals.api_request.send(sender=Service, **report)
 
     def _report(self, request: Request, result: SendResult, started: float) -> dict[str, Any]:
         response = result if isinstance(result, Response) else None

@@ -47,6 +47,11 @@ class CircuitBreaker:
         return self._state
 
     @property
+    def decided(self) -> bool:
+        """False while a half-open probe is out and has not reported back."""
+        return self._state != "half-open"
+
+    @property
     def failures(self) -> int:
         """Consecutive failures counted so far."""
         return self._failures

@@ -26,7 +26,7 @@ from urllib.parse import urljoin
 from django.core.exceptions import FieldError
 from django.db.models import Q
 
-from ..exceptions import NotSupportedError
+from ..exceptions import NotSupportedError, UnsafeRequestError
 from .query import LOOKUPS, Condition, EmptyResult, FieldSpec, RemoteQuery, parse_lookup
 from .urls import detail_path
 
@@ -367,7 +367,13 @@ class Dialect:
             value = value.value
         if isinstance(value, dt.datetime | dt.date | dt.time):
             return value.isoformat()
-        if isinstance(value, int | float | decimal.Decimal | uuid.UUID | str):
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate, e.g. from json.loads('"\\ud800"')
+                raise UnsafeRequestError(f"{value!r} is not valid Unicode text.") from None
+            return value
+        if isinstance(value, int | float | decimal.Decimal | uuid.UUID):
             return str(value)
         raise TypeError(f"Cannot use {type(value).__name__} value {value!r} in a query.")
 

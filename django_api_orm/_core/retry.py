@@ -67,6 +67,18 @@ def send(
     """
     if breaker is not None:
         breaker.before_call()
+    try:
+        return (yield from _attempts(request, policy, service, breaker))
+    finally:
+        # A half-open probe that ended without an outcome (cancelled, or refused by the
+        # driver, e.g. too large) must not leave the breaker half-open for ever.
+        if breaker is not None and breaker.state == "half-open" and not breaker.decided:
+            breaker.record_failure()
+
+
+def _attempts(
+    request: Request, policy: RetryPolicy, service: str, breaker: CircuitBreaker | None
+) -> Plan[Response]:
     started = policy.clock()
     attempt = 0
     while True:
