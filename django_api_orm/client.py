@@ -13,7 +13,7 @@ from ._async_safety import ensure_sync_allowed
 from ._core.messages import Plan, Request
 from ._core.plans import ServiceContext
 from ._core.responses import parse_json
-from .settings import ServiceSettings, describe_errors
+from .settings import SETTING_NAME, ServiceSettings, describe_errors
 from .transport import Service
 
 __all__ = ["APIResponse", "BaseServiceClient", "ServiceClient"]
@@ -89,7 +89,9 @@ class BaseServiceClient:
             )
         except PydanticValidationError as error:
             # The settings path's messages: they name the key, never echo the value (a token).
-            problems = describe_errors(type(self).__name__, error)
+            name = type(self).__name__
+            prefix = f"{SETTING_NAME}[{name!r}]"
+            problems = [p.replace(prefix, f"{name}()", 1) for p in describe_errors(name, error)]
         if problems:  # raised outside the except block: no context holding the bad value
             raise ValueError("\n".join(problems))
         self.base_url = settings.BASE_URL

@@ -89,11 +89,11 @@ def test_seed_module_path() -> None:
 
 
 def test_constructor_validates_its_arguments() -> None:
-    with pytest.raises(pydantic.ValidationError):
+    with pytest.raises(ValueError, match=r"ServiceClient\(\)\['BASE_URL'\]: must be an absolute"):
         ServiceClient(base_url="not a url")
-    with pytest.raises(pydantic.ValidationError):
+    with pytest.raises(ValueError, match="MAX_KEEPALIVE_CONNECTIONS must not exceed"):
         ServiceClient(base_url="http://x/", max_connections=5, max_keepalive_connections=10)
-    with pytest.raises(pydantic.ValidationError):
+    with pytest.raises(ValueError, match="CR, LF or NUL"):
         AsyncServiceClient(base_url="http://x/", headers={"X-Bad": "a\r\nInjected: 1"})
 
 
