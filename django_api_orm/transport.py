@@ -370,11 +370,7 @@ class Service:
             finally:
                 response.close()
         except (httpx.HTTPError, BodyTooLarge, zlib.error) as error:
-            try:
-                result: SendResult = self._failed(request, error, started)
-            except exceptions.APIError as refused:  # too large / undecodable: not retried
-                self._report_refused(request, refused, started)
-                raise
+            result: SendResult = self._failed(request, error, started)
         else:
             result = self._received(request, response, content, started)
         if signals.api_request.receivers:
@@ -396,11 +392,7 @@ class Service:
             finally:
                 await response.aclose()
         except (httpx.HTTPError, BodyTooLarge, zlib.error) as error:
-            try:
-                result: SendResult = self._failed(request, error, started)
-            except exceptions.APIError as refused:  # too large / undecodable: not retried
-                self._report_refused(request, refused, started)
-                raise
+            result: SendResult = self._failed(request, error, started)
         else:
             result = self._received(request, response, content, started)
         if signals.api_request.receivers:
@@ -408,12 +400,6 @@ class Service:
                 sender=Service, **self._report(request, result, started)
             )
         return result
-
-    def _report_refused(self, request: Request, error: exceptions.APIError, started: float) -> None:
-        # Sent with send() even on the async path: this runs while an exception propagates.
-        if signals.api_request.receivers:
-            report = self._report(request, error, started)  # type: ignore[arg-type]
-            signals.api_request.send(sender=Service, **report)
 
     def _report(self, request: Request, result: SendResult, started: float) -> dict[str, Any]:
         response = result if isinstance(result, Response) else None
@@ -485,13 +471,13 @@ class Service:
         kind = type(error).__name__
         options: dict[str, Any] = {"method": request.method, "url": url, "service": self.alias}
         if isinstance(error, BodyTooLarge):
-            raise exceptions.ResponseTooLarge(
+            return exceptions.ResponseTooLarge(
                 f"The response body is larger than MAX_RESPONSE_BYTES "
                 f"({self.settings.MAX_RESPONSE_BYTES} bytes, counted after decompression)",
                 **options,
             )
-        if isinstance(error, zlib.error):
-            raise exceptions.ResponseError(
+        if isinstance(error, zlib.error | httpx.DecodingError):
+            return exceptions.ResponseError(
                 f"Could not decode the response body ({error})", **options
             )
         if isinstance(error, httpx.ConnectTimeout) and _dropped_connection(error):
@@ -509,10 +495,6 @@ class Service:
             return exceptions.APIConnectionError(
                 f"Connection failed ({kind}: {error})", retryable=True, **options
             )
-        if isinstance(error, httpx.DecodingError):
-            raise exceptions.ResponseError(
-                f"Could not decode the response body ({error})", **options
-            ) from error
         return exceptions.RequestError(f"Request failed ({kind}: {error})", **options)
 
 

@@ -87,5 +87,7 @@ class Emit:
 
 
 Effect: TypeAlias = Send | Sleep | Gather | Emit
-SendResult: TypeAlias = Response | exceptions.RequestError
+# A response, or why none is usable: a transport failure (maybe retried) or a body refused
+# by the driver (too large, undecodable: never retried).
+SendResult: TypeAlias = Response | exceptions.RequestError | exceptions.ResponseError
 Plan: TypeAlias = Generator[Effect, Any, T]

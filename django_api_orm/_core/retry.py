@@ -43,7 +43,7 @@ class RetryPolicy:
             return False
         if isinstance(outcome, Response):
             return outcome.status_code in RETRY_STATUSES
-        return outcome.retryable
+        return isinstance(outcome, exceptions.RequestError) and outcome.retryable
 
     def wait(self, attempt: int, outcome: SendResult) -> float:
         """Seconds to wait before attempt number ``attempt + 1`` (``attempt`` counts from 0)."""
@@ -89,6 +89,8 @@ def _attempts(
                 attempt += 1
                 yield Sleep(pause)
                 continue
+        if isinstance(outcome, exceptions.ResponseError):
+            raise outcome  # refused by the driver; the breaker's finally handles a probe
         if breaker is not None:
             failed = isinstance(outcome, exceptions.RequestError) or (
                 outcome.status_code >= 500 or outcome.status_code == 429
