@@ -8,7 +8,7 @@
      ├── NotSupportedError           the API (its dialect) cannot express this query
      ├── InvalidPrimaryKey           (also ValueError) a pk that cannot be one URL segment
      ├── UnsafeRequestError          (also ValueError) refused before sending: header injection,
-     │                               a pagination link to another origin or a link loop
+     │                               a pagination link to another origin
      ├── RequestError                no usable response arrived
      │    ├── APIConnectionError     connect refused/reset, DNS, the server dropped the connection
      │    ├── APITimeoutError        connect/read/write/pool timeout
@@ -24,7 +24,10 @@
      │    └── ServerError            5xx, with ``retry_after``
      └── ResponseError               the body is not what was promised: not JSON, wrong shape,
           │                          or it does not match the model's schema
-          └── ResponseTooLarge       the body is larger than MAX_RESPONSE_BYTES
+          ├── ResponseTooLarge       the body is larger than MAX_RESPONSE_BYTES
+          └── PaginationError        the pages contradict themselves: a page repeats rows
+               │                     already read, a next link or cursor loops
+               └── TooManyPages      reading the query would take more than MAX_PAGES pages
 
 Every error that concerns a request carries ``method`` and ``url`` (secrets in the URL are
 redacted; headers, and so tokens, are never part of an error). Each model gets its own
@@ -52,12 +55,14 @@ __all__ = [
     "MultipleObjectsReturned",
     "NotFound",
     "NotSupportedError",
+    "PaginationError",
     "PermissionDenied",
     "RateLimited",
     "RequestError",
     "ResponseError",
     "ResponseTooLarge",
     "ServerError",
+    "TooManyPages",
     "UnsafeRequestError",
     "ValidationError",
 ]
@@ -167,6 +172,19 @@ class ResponseError(_RequestInfo):
 
 class ResponseTooLarge(ResponseError):
     """The body exceeded the service's ``MAX_RESPONSE_BYTES`` (counted after decompression)."""
+
+
+class PaginationError(ResponseError):
+    """The API's pages cannot be read as one consistent list: a page repeats every row
+    already read, or a next link/cursor loops. Raised instead of returning wrong rows."""
+
+
+class TooManyPages(PaginationError):
+    """Reading the query would take more than the service's ``MAX_PAGES`` requests."""
+
+    def __init__(self, message: str, *, limit: int = 0, **options: Any) -> None:
+        super().__init__(message, **options)
+        self.limit = limit
 
 
 class CircuitOpenError(RequestError):

@@ -151,7 +151,7 @@ class ModelOptions:
             )
 
 
-FastPage = Callable[[bytes], tuple[list[Any], int | None, str | None] | None]
+FastPage = Callable[[bytes], tuple[list[Any], int | None, str | int | None] | None]
 
 
 def _envelope_parser(
@@ -161,11 +161,11 @@ def _envelope_parser(
     if total:
         fields["total"] = (int | None, pydantic.Field(default=None, alias=total))
     if next_:
-        fields["next"] = (str | None, pydantic.Field(default=None, alias=next_))
+        fields["next"] = (str | int | None, pydantic.Field(default=None, alias=next_))
     envelope = pydantic.create_model(f"{schema.__name__}Page", **fields)
     validator = envelope.__pydantic_validator__
 
-    def parse(content: bytes) -> tuple[list[Any], int | None, str | None] | None:
+    def parse(content: bytes) -> tuple[list[Any], int | None, str | int | None] | None:
         try:
             page = validator.validate_json(content)
         except (pydantic.ValidationError, ValueError):

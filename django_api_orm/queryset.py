@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from collections import namedtuple
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
+from contextlib import aclosing
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, cast
 from urllib.parse import urlencode
@@ -21,11 +22,13 @@ from django.db.models import Q
 from . import exceptions
 from ._async_safety import ensure_sync_allowed
 from ._core import objects as plans_objects
-from ._core import plans
+from ._core import walk
 from ._core.dialect import QueryContext
-from ._core.messages import Gather, Plan
-from ._core.plans import PageWalk, ServiceContext
+from ._core.flow import gather
+from ._core.messages import Plan
+from ._core.plans import ServiceContext
 from ._core.query import RemoteQuery, parse_lookup
+from ._core.walk import PageWalker
 
 if TYPE_CHECKING:
     from .models import APIModel
@@ -207,13 +210,14 @@ class QuerySet(Generic[M]):
     def explain(self) -> str:
         """The first request this queryset would send, without sending it."""
         service = self._service()
-        walk = PageWalk(
+        walker = PageWalker(
             service.context, self.model._meta.endpoint, self._query, self._qctx(service)
         )
-        if walk.request is None:
+        request = walker.first_request
+        if request is None:
             return "(no request: the slice is empty)"
-        query = urlencode(list(walk.request.params))
-        return f"GET {service.settings.BASE_URL}{walk.request.url}" + (f"?{query}" if query else "")
+        query = urlencode(list(request.params))
+        return f"GET {service.settings.BASE_URL}{request.url}" + (f"?{query}" if query else "")
 
     # -- results -----------------------------------------------------------------------------
 
@@ -235,7 +239,7 @@ class QuerySet(Generic[M]):
         return self._shape(self.model._many_from_api(list(rows), self.model._meta.endpoint))
 
     def _plan_fetch(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[list[Any]]:
-        rows = yield from plans.fetch_rows(ctx, self.model._meta.endpoint, self._query, qctx)
+        rows = yield from walk.rows(ctx, self.model._meta.endpoint, self._query, qctx)
         return self._build(rows)
 
     def _fetch_all(self) -> list[Any]:
@@ -252,7 +256,8 @@ class QuerySet(Generic[M]):
         return iter(self._fetch_all())
 
     async def __aiter__(self) -> AsyncIterator[Any]:
-        # Streams with read-ahead (see Service.apages); a full pass fills the cache.
+        # Streams with read-ahead (pages started ahead, see _core.walk); a full pass fills
+        # the cache.
         if self._result_cache is not None:
             for item in self._result_cache:
                 yield item
@@ -318,7 +323,7 @@ class QuerySet(Generic[M]):
             if data is None:
                 raise self.model.DoesNotExist(f"{meta.object_name} matching query does not exist.")
             return self._shape([self.model._from_api(data, meta.endpoint)])[0]
-        rows, total = yield from plans.first_two(ctx, meta.endpoint, self._query, qctx)
+        rows, total = yield from walk.first_two(ctx, meta.endpoint, self._query, qctx)
         if not rows:
             raise self.model.DoesNotExist(f"{meta.object_name} matching query does not exist.")
         if total > 1 or len(rows) > 1:
@@ -328,16 +333,14 @@ class QuerySet(Generic[M]):
         return self._build(rows)[0]
 
     def _plan_first(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[Any]:
-        rows = yield from plans.fetch_rows(
-            ctx, self.model._meta.endpoint, self._query.sliced(0, 1), qctx
-        )
+        rows = yield from walk.rows(ctx, self.model._meta.endpoint, self._query.sliced(0, 1), qctx)
         return self._build(rows)[0] if rows else None
 
     def _plan_count(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[int]:
-        return (yield from plans.count(ctx, self.model._meta.endpoint, self._query, qctx))
+        return (yield from walk.count(ctx, self.model._meta.endpoint, self._query, qctx))
 
     def _plan_exists(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[bool]:
-        return (yield from plans.exists(ctx, self.model._meta.endpoint, self._query, qctx))
+        return (yield from walk.exists(ctx, self.model._meta.endpoint, self._query, qctx))
 
     def _plan_create(self, ctx: ServiceContext, qctx: QueryContext, obj: M) -> Plan[M]:
         yield from obj._plan_save(ctx)
@@ -346,7 +349,7 @@ class QuerySet(Generic[M]):
     def _plan_bulk_create(
         self, ctx: ServiceContext, qctx: QueryContext, objs: list[M]
     ) -> Plan[list[M]]:
-        yield Gather([obj._plan_save(ctx) for obj in objs])
+        yield from gather((obj._plan_save(ctx) for obj in objs), ctx.max_concurrency)
         return objs
 
     def _plan_get_or_create(
@@ -404,7 +407,8 @@ class QuerySet(Generic[M]):
                 self.filter(**{f"{attr}__in": batch})._plan_fetch(ctx, qctx)
                 for batch in _batches(ids, ctx.dialect.format_scalar)
             ]
-            objs = list(itertools.chain.from_iterable((yield Gather(batches))))
+            found = yield from gather(batches, ctx.max_concurrency)
+            objs = list(itertools.chain.from_iterable(found))
         return {getattr(obj, attr): obj for obj in objs}
 
     def _plan_update(
@@ -414,14 +418,14 @@ class QuerySet(Generic[M]):
         for obj in objs:
             for name, value in values.items():
                 setattr(obj, name, value)
-        yield Gather([obj._plan_save(ctx, list(values)) for obj in objs])
+        yield from gather((obj._plan_save(ctx, list(values)) for obj in objs), ctx.max_concurrency)
         return len(objs)
 
     def _plan_delete(
         self, ctx: ServiceContext, qctx: QueryContext
     ) -> Plan[tuple[int, dict[str, int]]]:
         objs = yield from self._as_models()._plan_fetch(ctx, qctx)
-        yield Gather([obj._plan_delete(ctx) for obj in objs])
+        yield from gather((obj._plan_delete(ctx) for obj in objs), ctx.max_concurrency)
         count = len(objs)
         return count, ({self.model._meta.label: count} if count else {})
 
@@ -586,7 +590,7 @@ class QuerySet(Generic[M]):
         """Stream the rows page by page (``chunk_size`` rows per request), without caching."""
         ensure_sync_allowed(f"{self.model.__name__}.objects.iterator", "aiterator")
         service = self._service()
-        for rows in service.pages(self._walk(service, chunk_size)):
+        for rows in service.stream(self._streaming(service, chunk_size)):
             yield from self._build(rows)
 
     async def aiterator(self, chunk_size: int | None = None) -> AsyncIterator[Any]:
@@ -596,18 +600,21 @@ class QuerySet(Generic[M]):
 
     async def _astream(self, chunk_size: int | None) -> AsyncIterator[Any]:
         service = self._service()
-        async for rows in service.apages(self._walk(service, chunk_size)):
-            for item in self._build(rows):
-                yield item
+        async with aclosing(service.astream(self._streaming(service, chunk_size))) as pages:
+            async for rows in pages:
+                for item in self._build(rows):
+                    yield item
 
-    def _walk(self, service: Service, chunk_size: int | None) -> PageWalk:
-        return PageWalk(
+    def _streaming(self, service: Service, chunk_size: int | None) -> Plan[list[Any]]:
+        walker = PageWalker(
             service.context,
             self.model._meta.endpoint,
             self._query,
             self._qctx(service),
             page_size=chunk_size,
+            stream=True,
         )
+        return walker.walk()
 
 
 # Templates must not call methods that write (Django's `alters_data` convention).

@@ -80,6 +80,7 @@ class ServiceSettings(BaseModel):
     MAX_CONNECTIONS: int = Field(default=100, ge=1)
     MAX_KEEPALIVE_CONNECTIONS: int = Field(default=20, ge=0)
     MAX_CONCURRENCY: int = Field(default=10, ge=1)
+    MAX_PAGES: int = Field(default=1000, ge=1)
     MAX_RESPONSE_BYTES: int = Field(default=10 * 1024 * 1024, ge=0)
     CIRCUIT_BREAKER_THRESHOLD: int = Field(default=5, ge=0)
     CIRCUIT_BREAKER_COOLDOWN: float = Field(default=30.0, ge=0)

@@ -305,6 +305,8 @@ TREE = {
     exc.ServerError: (exc.HTTPStatusError,),
     exc.ResponseError: (exc.APIError,),
     exc.ResponseTooLarge: (exc.ResponseError,),
+    exc.PaginationError: (exc.ResponseError,),
+    exc.TooManyPages: (exc.PaginationError,),
     exc.CircuitOpenError: (exc.RequestError,),
 }
 

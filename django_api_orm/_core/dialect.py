@@ -63,15 +63,18 @@ def _dig(data: Any, path: str | None) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One list response: its rows, the total if the API told it, and the next page's URL.
+    """One list response: its rows, the total if the API told it, and where the next page is.
 
-    ``complete`` is True when the response holds every row (a bare, unpaginated list).
+    ``next_url`` is a link (or cursor URL) to follow; ``next_page`` a page number, for APIs
+    whose ``next`` is a number (json-server 1.0). ``complete`` is True when the response
+    holds every row (a bare, unpaginated list).
     """
 
     items: list[Any]
     total: int | None
     next_url: str | None
     complete: bool = False
+    next_page: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +89,13 @@ class QueryContext:
     orderable: frozenset[str] | None = None
     # Optional fast path: JSON bytes -> (rows, total, next) in one validation, or None to
     # use the generic route (decode, then parse_page). Set by the model layer.
-    fast_page: Callable[[bytes], tuple[list[Any], int | None, str | None] | None] | None = None
+    fast_page: Callable[[bytes], tuple[list[Any], int | None, str | int | None] | None] | None = (
+        None
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class Dialect:
@@ -298,11 +307,15 @@ class Dialect:
         items = _dig(data, self.items_key) if self.items_key else None
         if isinstance(data, dict) and isinstance(items, list):
             total = _dig(data, self.total_key)
-            next_url = _dig(data, self.next_key) or links.get("next")
+            following = _dig(data, self.next_key) if self.next_key else None
+            next_page = following if _is_int(following) else None
+            next_url = following if isinstance(following, str) and following else None
+            next_url = next_url or links.get("next")
             return Page(
                 items=items,
-                total=total if isinstance(total, int) else header_total,
-                next_url=urljoin(url, next_url) if isinstance(next_url, str) and next_url else None,
+                total=total if _is_int(total) else header_total,
+                next_url=urljoin(url, next_url) if next_url else None,
+                next_page=next_page,
             )
         raise ValueError(
             f"expected a JSON list or an object with a {self.items_key!r} list, got "

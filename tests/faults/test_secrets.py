@@ -149,7 +149,7 @@ SCENARIOS: dict[str, Scenario] = {
         [{"status": 200, "body": {"next": "http://127.0.0.1:9/x/?token=leak", "results": [{}]}}],
     ),
     "looping-next": Scenario(
-        exc.UnsafeRequestError,
+        exc.PaginationError,
         lambda: list(books()),
         [{"status": 200, "body": {"next": "/api/private/books/?p=2", "results": [{}]}, "times": 3}],
     ),

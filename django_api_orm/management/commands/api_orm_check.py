@@ -11,18 +11,16 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ... import exceptions
-from ..._core.messages import Plan, Request, Response
+from ..._core.messages import Request, Response
 from ..._core.urls import redact_url
 from ...registry import services
 from ...transport import Service
-
-T = TypeVar("T")
 
 _HEADERS = ("SERVICE", "URL", "STATUS", "LATENCY", "HTTP", "AUTH", "BREAKER")
 
@@ -55,23 +53,6 @@ class Probe:
         )
 
 
-def _observed(plan: Plan[T], responses: list[Response]) -> Plan[T]:
-    """Run ``plan`` unchanged, keeping every Response the driver hands it."""
-    value: Any = None
-    try:
-        while True:
-            try:
-                effect = plan.send(value)
-            except StopIteration as stop:
-                result: T = stop.value
-                return result
-            value = yield effect
-            if isinstance(value, Response):
-                responses.append(value)
-    finally:
-        plan.close()
-
-
 def _auth(status: int | None, has_token: bool) -> str:
     if status == 401:
         return "rejected (401)"
@@ -97,7 +78,12 @@ def probe(service: Service) -> Probe:
     started = time.perf_counter()
     problem = ""
     try:
-        service.run(_observed(service.context.send(Request("GET", "")), responses))
+        service.run(
+            service.context.send(Request("GET", "")),
+            observe=lambda outcome: (
+                responses.append(outcome) if isinstance(outcome, Response) else None
+            ),
+        )
     except exceptions.HTTPStatusError as error:  # reachable; a 404 root is fine
         if error.status_code >= 500 or error.status_code in (401, 403):
             problem = str(error)
