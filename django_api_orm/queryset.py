@@ -414,7 +414,7 @@ class QuerySet(Generic[M]):
     def _plan_update(
         self, ctx: ServiceContext, qctx: QueryContext, values: dict[str, Any]
     ) -> Plan[int]:
-        objs = yield from self._as_models()._plan_fetch(ctx, qctx)
+        objs = _unique((yield from self._as_models()._plan_fetch(ctx, qctx)))
         for obj in objs:
             for name, value in values.items():
                 setattr(obj, name, value)
@@ -424,7 +424,7 @@ class QuerySet(Generic[M]):
     def _plan_delete(
         self, ctx: ServiceContext, qctx: QueryContext
     ) -> Plan[tuple[int, dict[str, int]]]:
-        objs = yield from self._as_models()._plan_fetch(ctx, qctx)
+        objs = _unique((yield from self._as_models()._plan_fetch(ctx, qctx)))
         yield from gather((obj._plan_delete(ctx) for obj in objs), ctx.max_concurrency)
         count = len(objs)
         return count, ({self.model._meta.label: count} if count else {})
@@ -635,6 +635,11 @@ def _batches(ids: list[Any], fmt: Callable[[Any], str]) -> Generator[list[Any], 
         used += size
     if batch:
         yield batch
+
+
+def _unique(objs: list[M]) -> list[M]:
+    """One object per pk (a row an API listed twice is written once)."""
+    return list({obj.pk: obj for obj in objs}.values())
 
 
 class _NoPk:
