@@ -25,6 +25,8 @@
      └── ResponseError               the body is not what was promised: not JSON, wrong shape,
           │                          or it does not match the model's schema
           ├── ResponseTooLarge       the body is larger than MAX_RESPONSE_BYTES
+          ├── FilterIgnored          the API returned a row that does not match the query
+          │                          (it ignored a filter): nothing was written
           └── PaginationError        the pages contradict themselves: a page repeats rows
                │                     already read, a next link or cursor loops
                └── TooManyPages      reading the query would take more than MAX_PAGES pages
@@ -50,6 +52,8 @@ __all__ = [
     "ClientError",
     "Conflict",
     "DoesNotExist",
+    "FilterIgnored",
+    "FilterIgnoredWarning",
     "HTTPStatusError",
     "InvalidPrimaryKey",
     "MultipleObjectsReturned",
@@ -172,6 +176,20 @@ class ResponseError(_RequestInfo):
 
 class ResponseTooLarge(ResponseError):
     """The body exceeded the service's ``MAX_RESPONSE_BYTES`` (counted after decompression)."""
+
+
+class FilterIgnored(ResponseError):
+    """The API returned a row that fails one of the query's conditions: it ignored (or
+    misread) a filter. Raised before any write; ``lookup`` and ``pk`` name the evidence."""
+
+    def __init__(self, message: str, *, lookup: str = "", pk: Any = None, **options: Any):
+        super().__init__(message, **options)
+        self.lookup = lookup
+        self.pk = pk
+
+
+class FilterIgnoredWarning(RuntimeWarning):
+    """Rows that did not match the query were dropped (a service with ``VERIFY="drop"``)."""
 
 
 class PaginationError(ResponseError):

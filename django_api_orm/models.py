@@ -105,6 +105,8 @@ class ModelOptions:
         # Optional allow-lists: the fields the API lets us filter and order by.
         self.filterable = _allow_list(model, "_filterable_fields", self.fields)
         self.orderable = _allow_list(model, "_orderable_fields", self.fields)
+        # Optional per-field lookups: {"author": ["exact", "in"]}; other filters are refused.
+        self.filter_lookups = _field_lookups(model, self.fields)
         # Set by register_models()/register_async_models(): an explicit client's service.
         self.bound_service: Service | None = None
 
@@ -127,7 +129,27 @@ class ModelOptions:
             filterable=self.filterable,
             orderable=self.orderable,
             fast_page=self._fast_page(service.context.dialect),
+            field_lookups=self.filter_lookups or self._configured_lookups(service),
+            refused=frozenset(
+                (field, lookup)
+                for endpoint, field, lookup in service.context.ignored
+                if endpoint == self.endpoint
+            ),
         )
+
+    def _configured_lookups(self, service: Service) -> dict[str, frozenset[str]] | None:
+        configured = service.context.field_lookups.get(self.endpoint.strip("/"))
+        if configured is None:
+            return None
+        self._check_lookup_fields(configured, f"FIELD_LOOKUPS[{self.endpoint!r}]")
+        return dict(configured)
+
+    def _check_lookup_fields(self, declared: Mapping[str, Any], where: str) -> None:
+        unknown = sorted(set(declared) - set(self.fields) - {"pk"})
+        if unknown:
+            raise ImproperlyConfigured(
+                f"{self.object_name}: {where} names unknown fields {unknown}."
+            )
 
     def _fast_page(self, dialect: Dialect) -> FastPage | None:
         """A parser validating a whole envelope page straight from JSON bytes (2-3x faster
@@ -187,6 +209,29 @@ def _app_label(module: str) -> str:
     if "models" in parts[1:]:
         return parts[parts.index("models", 1) - 1]
     return parts[-2] if len(parts) > 1 else ""
+
+
+def _field_lookups(
+    model: type, fields: Mapping[str, FieldSpec]
+) -> dict[str, frozenset[str]] | None:
+    from ._core.query import LOOKUPS
+
+    declared = getattr(model, "_filter_lookups", None)
+    if declared is None:
+        return None
+    result: dict[str, frozenset[str]] = {}
+    for name, lookups in declared.items():
+        if name not in fields:
+            raise ImproperlyConfigured(
+                f"{model.__name__}._filter_lookups names unknown field {name!r}."
+            )
+        unknown = sorted(set(lookups) - LOOKUPS)
+        if unknown:
+            raise ImproperlyConfigured(
+                f"{model.__name__}._filter_lookups[{name!r}]: unknown lookups {unknown}."
+            )
+        result[name] = frozenset(lookups)
+    return result
 
 
 def _allow_list(model: type, attr: str, fields: Mapping[str, FieldSpec]) -> frozenset[str] | None:
@@ -306,6 +351,7 @@ class APIModel(metaclass=APIModelBase):
     _pk_field: ClassVar[str] = "id"
     _filterable_fields: ClassVar[Sequence[str] | None] = None
     _orderable_fields: ClassVar[Sequence[str] | None] = None
+    _filter_lookups: ClassVar[Mapping[str, Sequence[str]] | None] = None
     _meta: ClassVar[ModelOptions]
     DoesNotExist: ClassVar[type[exceptions.DoesNotExist]]
     MultipleObjectsReturned: ClassVar[type[exceptions.MultipleObjectsReturned]]

@@ -28,6 +28,7 @@ from ._core.flow import gather
 from ._core.messages import Plan
 from ._core.plans import ServiceContext
 from ._core.query import RemoteQuery, parse_lookup
+from ._core.verify import RowCheck
 from ._core.walk import PageWalker
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ class QuerySet(Generic[M]):
         self._flat = False
         self._named = False
         self._result_cache: list[Any] | None = None
+        self._trusted = False
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -180,6 +182,12 @@ class QuerySet(Generic[M]):
         """Add the API's own query parameters (e.g. ``search="dune"``), sent unchanged."""
         return self._chain(_query=self._query.with_params(params))
 
+    def trust_api(self) -> QuerySet[M]:
+        """Let ``update()``/``delete()`` write to rows the library cannot check against the
+        query: conditions sent with ``params()`` (a search, the API's own filters). Rows are
+        still checked against every condition the library can evaluate."""
+        return self._chain(_trusted=True)
+
     def values(self, *fields: str) -> QuerySet[Any]:
         """Rows as dicts of ``fields`` (all fields when none are named)."""
         self.model._meta.check_fields(fields, "values()")
@@ -235,12 +243,38 @@ class QuerySet(Generic[M]):
             return [row_class(*row) for row in rows]
         return rows
 
-    def _build(self, rows: Iterable[Any]) -> list[Any]:
-        return self._shape(self.model._many_from_api(list(rows), self.model._meta.endpoint))
+    def _walker(
+        self,
+        ctx: ServiceContext,
+        qctx: QueryContext,
+        query: RemoteQuery | None = None,
+        *,
+        strict: bool = False,
+        page_size: int | None = None,
+        stream: bool = False,
+    ) -> PageWalker:
+        """The page walk of ``query`` (this queryset's by default), delivering objects built
+        from each page and checked against the query (see ``_core.verify``). ``strict``
+        raises on a row that does not match, whatever the service's VERIFY mode."""
+        query = self._query if query is None else query
+        endpoint = self.model._meta.endpoint
+        check = RowCheck.of(ctx, qctx, endpoint, query)
+        many_from_api, trusted = self.model._many_from_api, self._trusted
 
-    def _plan_fetch(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[list[Any]]:
-        rows = yield from walk.rows(ctx, self.model._meta.endpoint, self._query, qctx)
-        return self._build(rows)
+        def convert(rows: list[Any]) -> list[Any]:
+            objs = check.apply(
+                many_from_api(rows, endpoint), ctx.verify, strict=strict, trusted=trusted
+            )
+            return self._shape(objs)
+
+        return PageWalker(
+            ctx, endpoint, query, qctx, page_size=page_size, stream=stream, convert=convert
+        )
+
+    def _plan_fetch(
+        self, ctx: ServiceContext, qctx: QueryContext, *, strict: bool = False
+    ) -> Plan[list[Any]]:
+        return (yield from self._walker(ctx, qctx, strict=strict).walk())
 
     def _fetch_all(self) -> list[Any]:
         if self._result_cache is None:
@@ -322,25 +356,31 @@ class QuerySet(Generic[M]):
             data = yield from plans_objects.retrieve(ctx, meta.endpoint, pk, meta.object_name)
             if data is None:
                 raise self.model.DoesNotExist(f"{meta.object_name} matching query does not exist.")
-            return self._shape([self.model._from_api(data, meta.endpoint)])[0]
-        rows, total = yield from walk.first_two(ctx, meta.endpoint, self._query, qctx)
-        if not rows:
+            obj = self.model._from_api(data, meta.endpoint)
+            RowCheck.of(ctx, qctx, meta.endpoint, self._query).apply([obj], "raise", strict=True)
+            return self._shape([obj])[0]
+        walker = self._walker(ctx, qctx, self._query.sliced(0, 2), strict=True)
+        objs = yield from walker.walk()
+        if not objs:
             raise self.model.DoesNotExist(f"{meta.object_name} matching query does not exist.")
-        if total > 1 or len(rows) > 1:
+        total = max(len(objs), walker.total or 0)
+        if total > 1:
             raise self.model.MultipleObjectsReturned(
                 f"get() returned more than one {meta.object_name} -- it returned {total}!"
             )
-        return self._build(rows)[0]
+        return objs[0]
 
     def _plan_first(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[Any]:
-        rows = yield from walk.rows(ctx, self.model._meta.endpoint, self._query.sliced(0, 1), qctx)
-        return self._build(rows)[0] if rows else None
+        walker = self._walker(ctx, qctx, self._query.sliced(0, 1), strict=True)
+        objs = yield from walker.walk()
+        return objs[0] if objs else None
 
     def _plan_count(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[int]:
         return (yield from walk.count(ctx, self.model._meta.endpoint, self._query, qctx))
 
     def _plan_exists(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[bool]:
-        return (yield from walk.exists(ctx, self.model._meta.endpoint, self._query, qctx))
+        walker = self._walker(ctx, qctx, self._query.sliced(0, 1), strict=True)
+        return bool((yield from walker.walk()))
 
     def _plan_create(self, ctx: ServiceContext, qctx: QueryContext, obj: M) -> Plan[M]:
         yield from obj._plan_save(ctx)
@@ -414,7 +454,9 @@ class QuerySet(Generic[M]):
     def _plan_update(
         self, ctx: ServiceContext, qctx: QueryContext, values: dict[str, Any]
     ) -> Plan[int]:
-        objs = _unique((yield from self._as_models()._plan_fetch(ctx, qctx)))
+        writing = self._as_models()
+        RowCheck.of(ctx, qctx, self.model._meta.endpoint, self._query).check_writable(self._trusted)
+        objs = _unique((yield from writing._plan_fetch(ctx, qctx, strict=True)))
         for obj in objs:
             for name, value in values.items():
                 setattr(obj, name, value)
@@ -424,7 +466,9 @@ class QuerySet(Generic[M]):
     def _plan_delete(
         self, ctx: ServiceContext, qctx: QueryContext
     ) -> Plan[tuple[int, dict[str, int]]]:
-        objs = _unique((yield from self._as_models()._plan_fetch(ctx, qctx)))
+        writing = self._as_models()
+        RowCheck.of(ctx, qctx, self.model._meta.endpoint, self._query).check_writable(self._trusted)
+        objs = _unique((yield from writing._plan_fetch(ctx, qctx, strict=True)))
         yield from gather((obj._plan_delete(ctx) for obj in objs), ctx.max_concurrency)
         count = len(objs)
         return count, ({self.model._meta.label: count} if count else {})
@@ -590,8 +634,8 @@ class QuerySet(Generic[M]):
         """Stream the rows page by page (``chunk_size`` rows per request), without caching."""
         ensure_sync_allowed(f"{self.model.__name__}.objects.iterator", "aiterator")
         service = self._service()
-        for rows in service.stream(self._streaming(service, chunk_size)):
-            yield from self._build(rows)
+        for objs in service.stream(self._streaming(service, chunk_size)):
+            yield from objs
 
     async def aiterator(self, chunk_size: int | None = None) -> AsyncIterator[Any]:
         """Async twin of :meth:`iterator`, fetching ahead (concurrently when the total is known)."""
@@ -601,18 +645,13 @@ class QuerySet(Generic[M]):
     async def _astream(self, chunk_size: int | None) -> AsyncIterator[Any]:
         service = self._service()
         async with aclosing(service.astream(self._streaming(service, chunk_size))) as pages:
-            async for rows in pages:
-                for item in self._build(rows):
+            async for objs in pages:
+                for item in objs:
                     yield item
 
     def _streaming(self, service: Service, chunk_size: int | None) -> Plan[list[Any]]:
-        walker = PageWalker(
-            service.context,
-            self.model._meta.endpoint,
-            self._query,
-            self._qctx(service),
-            page_size=chunk_size,
-            stream=True,
+        walker = self._walker(
+            service.context, self._qctx(service), page_size=chunk_size, stream=True
         )
         return walker.walk()
 

@@ -129,6 +129,8 @@ def build_context(alias: str, settings: ServiceSettings) -> ServiceContext:
         retry=retry,
         max_concurrency=settings.MAX_CONCURRENCY,
         max_pages=settings.MAX_PAGES,
+        verify=settings.VERIFY,
+        field_lookups=settings.field_lookups(),
         breaker=CircuitBreaker(
             settings.CIRCUIT_BREAKER_THRESHOLD, settings.CIRCUIT_BREAKER_COOLDOWN, service=alias
         ),

@@ -306,6 +306,7 @@ TREE = {
     exc.ResponseError: (exc.APIError,),
     exc.ResponseTooLarge: (exc.ResponseError,),
     exc.PaginationError: (exc.ResponseError,),
+    exc.FilterIgnored: (exc.ResponseError,),
     exc.TooManyPages: (exc.PaginationError,),
     exc.CircuitOpenError: (exc.RequestError,),
 }
@@ -325,7 +326,7 @@ def test_exception_tree_has_no_cross_links() -> None:
     assert not issubclass(exc.NotFound, django_exceptions.ObjectDoesNotExist)
     assert not issubclass(exc.ValidationError, django_exceptions.ValidationError)
     assert not issubclass(exc.PermissionDenied, django_exceptions.PermissionDenied)
-    assert set(exc.__all__) == {cls.__name__ for cls in TREE} | {"APIError"}
+    assert set(exc.__all__) == {cls.__name__ for cls in TREE} | {"APIError", "FilterIgnoredWarning"}
 
 
 def test_model_exceptions_subclass_the_library_ones() -> None:

@@ -8,8 +8,9 @@ plans; the reads that span pages live in :mod:`.walk`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from .breaker import CircuitBreaker
 from .dialect import Dialect
@@ -31,6 +32,11 @@ class ServiceContext:
     max_concurrency: int = 10
     max_pages: int = 1000
     breaker: CircuitBreaker | None = None
+    verify: Literal["raise", "drop", "off"] = "raise"
+    # FIELD_LOOKUPS: endpoint -> field -> the lookups the API supports there.
+    field_lookups: Mapping[str, Mapping[str, frozenset[str]]] = field(default_factory=dict)
+    # (endpoint, field, lookup) this API was caught ignoring, for the life of the process.
+    ignored: set[tuple[str, str, str]] = field(default_factory=set, compare=False)
 
     def send(self, request: Request) -> Plan[Response]:
         """Send with this service's retry policy and breaker; errors name the service."""

@@ -25,7 +25,7 @@ exactly: ``offset=30&limit=40``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode, urljoin
@@ -39,7 +39,7 @@ from .query import EmptyResult, RemoteQuery
 from .responses import parse_json
 from .urls import check_same_origin, redact_url
 
-__all__ = ["PageWalker", "count", "exists", "fetch_page", "first_two", "rows"]
+__all__ = ["PageWalker", "count", "fetch_page"]
 
 
 class PageWalker:
@@ -47,7 +47,9 @@ class PageWalker:
 
     ``walk()`` is the plan. With ``stream=True`` it yields each page's rows as a ``Rows``
     effect (``iterator()``, ``async for``); otherwise it collects them in :attr:`rows`.
-    After the walk, :attr:`total` is the total the API claimed (if any).
+    ``convert`` turns each page's raw rows into what is delivered (the model layer builds,
+    verifies and shapes objects there). After the walk, :attr:`total` is the total the API
+    claimed (if any).
     """
 
     def __init__(
@@ -59,8 +61,10 @@ class PageWalker:
         *,
         page_size: int | None = None,
         stream: bool = False,
+        convert: Callable[[list[Any]], list[Any]] | None = None,
     ) -> None:
         self.ctx = ctx
+        self.convert = convert
         self.qctx = qctx
         self.endpoint = endpoint
         self.stream = stream
@@ -220,6 +224,8 @@ class PageWalker:
     def _deliver(self, rows: list[Any]) -> Plan[None]:
         if not rows:
             return
+        if self.convert is not None:
+            rows = self.convert(rows)
         if self.stream:
             yield Rows(rows)
         else:
@@ -390,22 +396,6 @@ def fetch_page(ctx: ServiceContext, request: Request, qctx: QueryContext) -> Pla
 # -- the reads built on the walker ------------------------------------------------------------
 
 
-def rows(
-    ctx: ServiceContext, endpoint: str, query: RemoteQuery, qctx: QueryContext
-) -> Plan[list[Any]]:
-    """The raw rows of ``query``'s slice."""
-    return (yield from PageWalker(ctx, endpoint, query, qctx).walk())
-
-
-def first_two(
-    ctx: ServiceContext, endpoint: str, query: RemoteQuery, qctx: QueryContext
-) -> Plan[tuple[list[Any], int]]:
-    """Up to two matching rows and how many match in all, for ``get()``."""
-    walker = PageWalker(ctx, endpoint, query.sliced(0, 2), qctx)
-    found = yield from walker.walk()
-    return found, max(len(found), walker.total or 0)
-
-
 def count(ctx: ServiceContext, endpoint: str, query: RemoteQuery, qctx: QueryContext) -> Plan[int]:
     """How many rows ``query`` matches: the API's total (one small request), else a walk."""
     unsliced = RemoteQuery(where=query.where, extra_params=query.extra_params, empty=query.empty)
@@ -417,10 +407,3 @@ def count(ctx: ServiceContext, endpoint: str, query: RemoteQuery, qctx: QueryCon
     total = total or 0
     high = total if query.high is None else min(total, query.high)
     return max(0, high - query.low)
-
-
-def exists(
-    ctx: ServiceContext, endpoint: str, query: RemoteQuery, qctx: QueryContext
-) -> Plan[bool]:
-    """Whether ``query`` matches anything, asking for one row at most."""
-    return bool((yield from PageWalker(ctx, endpoint, query.sliced(0, 1), qctx).walk()))

@@ -82,6 +82,7 @@ class Scenario:
 
 
 PRIVATE = "/api/private/books/"
+ROW = {"id": 1, "title": "Dune", "year": 1965}
 
 
 def books(**lookups: Any) -> Any:
@@ -151,7 +152,13 @@ SCENARIOS: dict[str, Scenario] = {
     "looping-next": Scenario(
         exc.PaginationError,
         lambda: list(books()),
-        [{"status": 200, "body": {"next": "/api/private/books/?p=2", "results": [{}]}, "times": 3}],
+        [
+            {
+                "status": 200,
+                "body": {"next": "/api/private/books/?p=2", "results": [ROW]},
+                "times": 3,
+            }
+        ],
     ),
     "redirect-not-followed": Scenario(
         exc.ResponseError,
