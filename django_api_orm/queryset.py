@@ -216,7 +216,8 @@ class QuerySet(Generic[M]):
         return self._query
 
     def explain(self) -> str:
-        """The first request this queryset would send, without sending it."""
+        """The first request this queryset would send, without sending it; then the
+        conditions the rows cannot be checked against (``params()``), if any."""
         service = self._service()
         walker = PageWalker(
             service.context, self.model._meta.endpoint, self._query, self._qctx(service)
@@ -225,7 +226,11 @@ class QuerySet(Generic[M]):
         if request is None:
             return "(no request: the slice is empty)"
         query = urlencode(list(request.params))
-        return f"GET {service.settings.BASE_URL}{request.url}" + (f"?{query}" if query else "")
+        explained = f"GET {service.settings.BASE_URL}{request.url}" + (f"?{query}" if query else "")
+        check = RowCheck.of(service.context, self._qctx(service), walker.endpoint, self._query)
+        if check.unchecked:
+            explained += f"\nnot checked against the rows: {', '.join(check.unchecked)}"
+        return explained
 
     # -- results -----------------------------------------------------------------------------
 

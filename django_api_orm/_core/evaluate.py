@@ -95,7 +95,7 @@ def holds(condition: Condition, value: Any) -> bool:
     if lookup == "isnull":
         return (value is None) == bool(wanted)
     if lookup == "ne":
-        return value is not None and not _one("exact", value, wanted)
+        return value is None or not _one("exact", value, wanted)
     if value is None:
         return False
     if lookup == "in":

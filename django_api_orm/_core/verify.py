@@ -37,7 +37,7 @@ __all__ = ["RowCheck", "VerifyMode"]
 VerifyMode = Literal["raise", "drop", "off"]
 
 
-@dataclass(frozen=True)
+@dataclass
 class RowCheck:
     """The conditions of one query, ready to be evaluated on rows."""
 
@@ -46,6 +46,7 @@ class RowCheck:
     endpoint: str
     conditions: tuple[tuple[Condition, bool], ...]
     unchecked: tuple[str, ...]  # what the rows cannot be checked against
+    warned: bool = False  # drop mode warns once per query
 
     @classmethod
     def of(
@@ -74,11 +75,11 @@ class RowCheck:
     ) -> list[Any]:
         """The objects that match; ``strict`` (writes, single-object reads) raises on the
         first that does not, whatever the mode. ``trusted`` (``trust_api()``) lets rows
-        that cannot be evaluated through."""
+        that cannot be evaluated through. In ``"drop"`` mode the first drop of a query
+        warns once (:class:`~django_api_orm.exceptions.FilterIgnoredWarning`)."""
         if (mode == "off" and not strict) or not self.conditions:
             return list(objs)
         kept: list[Any] = []
-        dropped: list[tuple[Any, Condition]] = []
         for obj in objs:
             try:
                 failed = self.failure(functools.partial(getattr, obj))
@@ -93,16 +94,15 @@ class RowCheck:
             self.ctx.ignored.add((self.endpoint, failed.field, failed.lookup))
             if strict or mode == "raise":
                 self._ignored(failed, obj.pk)
-            dropped.append((obj, failed))
-        if dropped:
-            obj, failed = dropped[0]
-            warnings.warn(
-                f"{self.qctx.model} on service {self.ctx.alias!r}: dropped {len(dropped)} "
-                f"row(s) that do not match {_lookup(failed)} (first pk={obj.pk!r}); the API "
-                "ignores that filter.",
-                exceptions.FilterIgnoredWarning,
-                stacklevel=2,
-            )
+            if not self.warned:
+                self.warned = True
+                warnings.warn(
+                    f"{self.qctx.model} on service {self.ctx.alias!r}: dropped rows that do "
+                    f"not match {_lookup(failed)} (first pk={obj.pk!r}); the API ignores that "
+                    "filter. Further rows of this query that do not match are dropped too.",
+                    exceptions.FilterIgnoredWarning,
+                    stacklevel=2,
+                )
         return kept
 
     def check_writable(self, trusted: bool) -> None:

@@ -74,6 +74,9 @@ class Filter:
         value = _coerce(kind, self.values[-1], self.param)
         if value is _IGNORE:
             return None
+        if self.lookup == "ne":
+            exact = TESTS["exact"]
+            return lambda row: not _compare(row.get(self.field), kind, value, exact)
         test = TESTS[self.lookup]
         return lambda row: _compare(row.get(self.field), kind, value, test)
 
@@ -95,6 +98,8 @@ def parse_filters(
     known = set(fields)
     key_re = _reverse(dialect.lookup_format, field="(?P<field>.+?)", lookup="(?P<lookup>.+)")
     by_name = {dialect.lookup_names.get(name, name): name for name in LOOKUPS}
+    if dialect.lookup_names.get("ne"):
+        by_name[dialect.lookup_names["ne"]] = "ne"
     grouped: dict[str, list[str]] = {}
     for key, value in params:
         grouped.setdefault(key, []).append(value)
