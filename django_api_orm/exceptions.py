@@ -20,6 +20,7 @@
      │    │    ├── PermissionDenied      403
      │    │    ├── NotFound              404
      │    │    ├── Conflict              409
+     │    │    │    └── ConflictError    412: the object changed since it was read (If-Match)
      │    │    └── RateLimited           429, with ``retry_after``
      │    └── ServerError            5xx, with ``retry_after``
      └── ResponseError               the body is not what was promised: not JSON, wrong shape,
@@ -51,6 +52,7 @@ __all__ = [
     "CircuitOpenError",
     "ClientError",
     "Conflict",
+    "ConflictError",
     "DoesNotExist",
     "FilterIgnored",
     "FilterIgnoredWarning",
@@ -242,6 +244,7 @@ class HTTPStatusError(_RequestInfo):
         self.headers = dict(headers or {})
         self.field_errors: dict[str, list[str]] = dict(field_errors or {})
         self.retry_after = retry_after
+        self.attempts = 1  # how many times the request was sent before this answer
 
 
 class ClientError(HTTPStatusError):
@@ -266,6 +269,11 @@ class NotFound(ClientError):
 
 class Conflict(ClientError):
     """409: the request conflicts with the resource's current state."""
+
+
+class ConflictError(Conflict):
+    """412 Precondition Failed: a write sent with ``If-Match`` found the object changed by
+    someone else since it was read. Re-read it (``refresh_from_api()``) and try again."""
 
 
 class RateLimited(ClientError):

@@ -14,6 +14,7 @@ run the same plan (see :mod:`django_api_orm._core.plans`).
 
 from __future__ import annotations
 
+import decimal
 import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
@@ -28,6 +29,7 @@ from ._async_safety import ensure_sync_allowed
 from ._core import objects
 from ._core.dialect import Dialect, QueryContext
 from ._core.messages import Emit, Plan
+from ._core.objects import Answer
 from ._core.plans import ServiceContext
 from ._core.query import FieldSpec
 from .registry import services
@@ -98,6 +100,9 @@ class ModelOptions:
         }
         self.field_names = tuple(self.fields)
         self.list_validator = pydantic.TypeAdapter(list[schema])  # type: ignore[valid-type]
+        # Decimal fields are read from JSON without a float detour (and no fast path, since
+        # pydantic's JSON parser reads numbers as floats first).
+        self.exact_numbers = _has_decimal(schema)
         self._fast_pages: dict[int, tuple[Dialect, FastPage | None]] = {}
         self.accepted_names = frozenset(self.fields) | {
             info.alias for info in schema.model_fields.values() if info.alias
@@ -130,6 +135,7 @@ class ModelOptions:
             orderable=self.orderable,
             fast_page=self._fast_page(service.context.dialect),
             field_lookups=self.filter_lookups or self._configured_lookups(service),
+            exact_numbers=self.exact_numbers,
             refused=frozenset(
                 (field, lookup)
                 for endpoint, field, lookup in service.context.ignored
@@ -154,6 +160,8 @@ class ModelOptions:
     def _fast_page(self, dialect: Dialect) -> FastPage | None:
         """A parser validating a whole envelope page straight from JSON bytes (2-3x faster
         than decoding to dicts and validating the rows), cached per dialect."""
+        if self.exact_numbers:
+            return None
         cached = self._fast_pages.get(id(dialect))
         if cached is not None and cached[0] is dialect:
             return cached[1]
@@ -209,6 +217,20 @@ def _app_label(module: str) -> str:
     if "models" in parts[1:]:
         return parts[parts.index("models", 1) - 1]
     return parts[-2] if len(parts) > 1 else ""
+
+
+def _has_decimal(annotation: Any, seen: frozenset[Any] = frozenset()) -> bool:
+    """Whether a schema (or annotation) holds a Decimal anywhere, nested models included."""
+    if annotation is decimal.Decimal:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation in seen:
+            return False
+        return any(
+            _has_decimal(info.annotation, seen | {annotation})
+            for info in annotation.model_fields.values()
+        )
+    return any(_has_decimal(arg, seen) for arg in getattr(annotation, "__args__", ()) or ())
 
 
 def _field_lookups(
@@ -272,6 +294,8 @@ class _FieldDescriptor:
     def __set__(self, instance: APIModel, value: Any) -> None:
         data = instance._data
         data.__pydantic_validator__.validate_assignment(data, self.name, value)
+        # save() sends only what changed (a list or dict changed in place is not seen).
+        instance.__dict__.setdefault("_changed", set()).add(self.name)
 
 
 class APIModelBase(type):
@@ -448,31 +472,45 @@ class APIModel(metaclass=APIModelBase):
 
     # -- plans -------------------------------------------------------------------------------
 
-    def _body(self, fields: Any = None) -> dict[str, Any]:
+    def _body(self, fields: Any = None, *, pk_in_body: bool = True) -> dict[str, Any]:
+        """The JSON body: ``fields`` only (attribute names) or every field; the pk only when
+        it is set and ``pk_in_body``."""
+        meta = self._meta
         data = self._data.model_dump(mode="json", by_alias=True)
         if fields is not None:
-            data = {name: data[name] for name in fields}
-        elif self.pk is None:
-            data.pop(self._meta.pk_field, None)
+            data = {meta.fields[name].param: data[meta.fields[name].param] for name in fields}
+        if self.pk is None or not pk_in_body:
+            data.pop(meta.fields[meta.pk_field].param, None)
         return data
 
-    def _apply(self, data: Any, fields: Any = None) -> None:
+    def _apply(self, answer: Answer | None, fields: Any = None) -> None:
         """Take the server's representation; with ``fields``, only those (and the pk), so
         other unsaved changes survive ``save(update_fields=...)`` as in Django."""
         self._adding = False
-        if not isinstance(data, Mapping):
+        if answer is None:
             return
-        fresh = self._from_api(data, self._meta.endpoint)._data
+        self.__dict__["_etag"] = answer.etag
+        if answer.data is None:
+            self._saved(fields)
+            return
+        fresh = self._from_api(answer.data, self._meta.endpoint)._data
         if fields is not None:
             keep = set(self._meta.field_names) - set(fields) - {self._meta.pk_field}
             for name in keep:
                 fresh.__dict__[name] = self._data.__dict__[name]
         self._data = fresh
+        self._saved(fields)
+
+    def _saved(self, fields: Any) -> None:
+        changed = self.__dict__.get("_changed")
+        if changed:
+            changed.difference_update(self._meta.field_names if fields is None else fields)
 
     def _plan_save(self, ctx: ServiceContext, update_fields: Any = None) -> Plan[None]:
         meta = self._meta
         what = meta.object_name
         created = self._adding or self.pk is None
+        exact = meta.exact_numbers
         fields = None
         if update_fields is not None:
             if created:
@@ -483,20 +521,35 @@ class APIModel(metaclass=APIModelBase):
             meta.check_fields(fields, "save(update_fields=...)", ValueError)
             if not fields:
                 return  # like Django: an empty update_fields saves nothing, sends no signal
-        frozen = None if fields is None else frozenset(fields)
+        elif not created and ctx.save_method == "PATCH":
+            # Only what changed since it was read (possibly nothing: an empty PATCH still
+            # saves, as Django's save() always does, and reads the object back).
+            fields = [name for name in meta.field_names if name in self._changed_fields()]
+        frozen = None if update_fields is None else frozenset(fields or ())
         yield Emit(signals.pre_save, type(self), {"instance": self, "update_fields": frozen})
         if created:
-            data = yield from objects.create(ctx, meta.endpoint, self._body(), what)
+            answer = yield from objects.create(ctx, meta.endpoint, self._body(), what, exact=exact)
         else:
-            data = yield from objects.update(
-                ctx, meta.endpoint, self.pk, self._body(fields), what, partial=fields is not None
+            answer = yield from objects.update(
+                ctx,
+                meta.endpoint,
+                self.pk,
+                self._body(fields, pk_in_body=ctx.pk_in_body),
+                what,
+                partial=fields is not None,
+                etag=self.__dict__.get("_etag"),
+                exact=exact,
             )
-        self._apply(data, fields)
+        self._apply(answer, fields)
         yield Emit(
             signals.post_save,
             type(self),
             {"instance": self, "created": created, "update_fields": frozen},
         )
+
+    def _changed_fields(self) -> set[str]:
+        changed: set[str] = self.__dict__.get("_changed") or set()
+        return changed
 
     def _plan_delete(self, ctx: ServiceContext) -> Plan[tuple[int, dict[str, int]]]:
         if self.pk is None:
@@ -505,18 +558,22 @@ class APIModel(metaclass=APIModelBase):
                 f"{self._meta.pk_field} attribute is set to None."
             )
         yield Emit(signals.pre_delete, type(self), {"instance": self})
-        yield from objects.destroy(ctx, self._meta.endpoint, self.pk)
+        yield from objects.destroy(
+            ctx, self._meta.endpoint, self.pk, etag=self.__dict__.get("_etag")
+        )
         yield Emit(signals.post_delete, type(self), {"instance": self})
         self._data.__dict__[self._meta.pk_field] = None  # works for frozen schemas too
         return 1, {self._meta.label: 1}
 
     def _plan_refresh(self, ctx: ServiceContext) -> Plan[None]:
-        data = yield from objects.retrieve(
-            ctx, self._meta.endpoint, self.pk, self._meta.object_name
+        meta = self._meta
+        answer = yield from objects.retrieve(
+            ctx, meta.endpoint, self.pk, meta.object_name, exact=meta.exact_numbers
         )
-        if data is None:
-            raise self.DoesNotExist(f"{self._meta.object_name} matching query does not exist.")
-        self._apply(data)
+        if answer is None:
+            raise self.DoesNotExist(f"{meta.object_name} matching query does not exist.")
+        self.__dict__.pop("_changed", None)
+        self._apply(answer)
 
     def _run(self, twin: str, make: Callable[..., Plan[T]], *args: Any) -> T:
         ensure_sync_allowed(f"{type(self).__name__}.{twin[1:]}", twin)

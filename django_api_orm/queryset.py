@@ -358,10 +358,13 @@ class QuerySet(Generic[M]):
         meta = self.model._meta
         pk = self._pk_value()
         if pk is not _NO_PK:
-            data = yield from plans_objects.retrieve(ctx, meta.endpoint, pk, meta.object_name)
-            if data is None:
+            answer = yield from plans_objects.retrieve(
+                ctx, meta.endpoint, pk, meta.object_name, exact=meta.exact_numbers
+            )
+            if answer is None or answer.data is None:
                 raise self.model.DoesNotExist(f"{meta.object_name} matching query does not exist.")
-            obj = self.model._from_api(data, meta.endpoint)
+            obj = self.model._from_api(answer.data, meta.endpoint)
+            obj.__dict__["_etag"] = answer.etag
             RowCheck.of(ctx, qctx, meta.endpoint, self._query).apply([obj], "raise", strict=True)
             return self._shape([obj])[0]
         walker = self._walker(ctx, qctx, self._query.sliced(0, 2), strict=True)

@@ -83,6 +83,8 @@ class ServiceSettings(BaseModel):
     MAX_CONCURRENCY: int = Field(default=10, ge=1)
     MAX_PAGES: int = Field(default=1000, ge=1)
     VERIFY: Literal["raise", "drop", "off"] = "raise"
+    SAVE_METHOD: Literal["PATCH", "PUT"] = "PATCH"
+    PK_IN_BODY: bool = False
     FIELD_LOOKUPS: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
     MAX_RESPONSE_BYTES: int = Field(default=10 * 1024 * 1024, ge=0)
     CIRCUIT_BREAKER_THRESHOLD: int = Field(default=5, ge=0)

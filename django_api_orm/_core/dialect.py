@@ -91,6 +91,8 @@ class QueryContext:
     field_lookups: Mapping[str, frozenset[str]] | None = None
     # (field, lookup) pairs this API was caught ignoring: refused before any request.
     refused: frozenset[tuple[str, str]] = frozenset()
+    # Read JSON numbers as Decimal (the schema has Decimal fields).
+    exact_numbers: bool = False
     # Optional fast path: JSON bytes -> (rows, total, next) in one validation, or None to
     # use the generic route (decode, then parse_page). Set by the model layer.
     fast_page: Callable[[bytes], tuple[list[Any], int | None, str | int | None] | None] | None = (

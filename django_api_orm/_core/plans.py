@@ -33,6 +33,8 @@ class ServiceContext:
     max_pages: int = 1000
     breaker: CircuitBreaker | None = None
     verify: Literal["raise", "drop", "off"] = "raise"
+    save_method: Literal["PATCH", "PUT"] = "PATCH"
+    pk_in_body: bool = False
     # FIELD_LOOKUPS: endpoint -> field -> the lookups the API supports there.
     field_lookups: Mapping[str, Mapping[str, frozenset[str]]] = field(default_factory=dict)
     # (endpoint, field, lookup) this API was caught ignoring, for the life of the process.

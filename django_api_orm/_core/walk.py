@@ -363,7 +363,7 @@ def _read_page(ctx: ServiceContext, response: Any, qctx: QueryContext) -> Page:
                 return Page(items, total, None, next_page=following)
             next_url = urljoin(response.url, following) if following else None
             return Page(items, total, next_url)
-    data = parse_json(response, service=ctx.alias)
+    data = parse_json(response, service=ctx.alias, exact=qctx.exact_numbers)
     try:
         return ctx.dialect.parse_page(data, response.headers, response.url)
     except ValueError as error:
