@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import pydantic
 from django.apps import apps as django_apps
-from django.core.exceptions import AppRegistryNotReady, FieldError, ImproperlyConfigured
+from django.core.exceptions import FieldError, ImproperlyConfigured
 from pydantic import BaseModel
 
 from . import exceptions, signals
@@ -206,11 +206,14 @@ def _envelope_parser(
 
 
 def _app_label(module: str) -> str:
-    """The Django app that contains ``module`` (as Django labels models), else a best guess."""
-    try:
-        config = django_apps.get_containing_app_config(module)
-    except AppRegistryNotReady:
-        config = None
+    """The Django app that contains ``module`` (as Django labels models), else a best guess.
+
+    Before the app registry is ready (a model defined at import time of a settings module,
+    or in a script, FastAPI or aiohttp app with no Django settings at all) the registry is
+    not asked: asking would read ``settings.INSTALLED_APPS``, which raises
+    ImproperlyConfigured when no settings are configured.
+    """
+    config = django_apps.get_containing_app_config(module) if django_apps.apps_ready else None
     if config is not None:
         return config.label
     parts = module.split(".")

@@ -350,7 +350,13 @@ def collect_services(raw: Any) -> tuple[dict[str, ServiceSettings], list[str]]:
 
 
 def load_services() -> dict[str, ServiceSettings]:
-    """Read and validate ``settings.API_ORM_SERVICES``; raise ImproperlyConfigured if wrong."""
+    """Read and validate ``settings.API_ORM_SERVICES``; raise ImproperlyConfigured if wrong.
+
+    Without Django settings (a script, a FastAPI or aiohttp app using explicit clients) there
+    are no configured services, rather than an error on reading the setting.
+    """
+    if not django_settings.configured:
+        return {}
     services, problems = collect_services(getattr(django_settings, SETTING_NAME, None))
     if problems:
         raise ImproperlyConfigured("\n".join(problems))

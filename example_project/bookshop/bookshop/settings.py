@@ -15,6 +15,10 @@ DEBUG = os.environ.get("DJANGO_DEBUG") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 
 INSTALLED_APPS = [
+    "django.contrib.staticfiles",
+    # django-ninja serves /api/docs (Swagger UI) from its own static files when it is an
+    # installed app, and from a CDN otherwise: a blank page offline.
+    "ninja",
     "django_api_orm",
     "catalog",
 ]
@@ -24,6 +28,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # An unreachable books API: 503 with Retry-After in the HTML views, not a 500.
+    "django_api_orm.middleware.UpstreamErrorMiddleware",
 ]
 
 ROOT_URLCONF = "bookshop.urls"
@@ -44,6 +50,8 @@ DATABASES = {
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Served by bookshop/urls.py (the example runs under uvicorn, with no web server in front).
+STATIC_URL = "static/"
 USE_TZ = True
 TIME_ZONE = "UTC"
 
