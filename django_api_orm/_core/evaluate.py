@@ -91,35 +91,91 @@ def holds(condition: Condition, value: Any) -> bool:
 
     Raises :class:`Unverifiable` when the two cannot be compared.
     """
+    return predicate(condition)(value)
+
+
+def _text_test(lookup: str, text: str) -> Callable[[str], bool]:
+    """A string lookup on str values, with the wanted text prepared once."""
+    if lookup.startswith("i"):
+        folded, name = text.casefold(), lookup[1:]
+        plain = _text_test(name, folded)
+        return lambda value: plain(value.casefold())
+    if lookup == "contains":
+        return lambda value: text in value
+    if lookup == "startswith":
+        return lambda value: value.startswith(text)
+    if lookup == "endswith":
+        return lambda value: value.endswith(text)
+    return lambda value: value == text  # (i)exact
+
+
+def predicate(condition: Condition) -> Callable[[Any], bool]:
+    """``holds`` for one condition, compiled: the wanted value is converted once per type of
+    row value (the hot path of row verification)."""
     lookup, wanted = condition.lookup, condition.value
     if lookup == "isnull":
-        return (value is None) == bool(wanted)
-    if lookup == "ne":
-        return value is None or not _one("exact", value, wanted)
-    if value is None:
-        return False
+        flag = bool(wanted)
+        return lambda value: (value is None) == flag
     if lookup == "in":
-        return any(_one("exact", value, item) for item in wanted)
+        parts = [predicate(Condition(condition.field, "exact", item)) for item in wanted]
+        return lambda value: value is not None and any(part(value) for part in parts)
     if lookup == "range":
         low, high = wanted
-        return _one("gte", value, low) and _one("lte", value, high)
-    return _one(lookup, value, wanted)
+        above = predicate(Condition(condition.field, "gte", low))
+        below = predicate(Condition(condition.field, "lte", high))
+        return lambda value: value is not None and above(value) and below(value)
+    if lookup == "ne":
+        equal = predicate(Condition(condition.field, "exact", wanted))
+        return lambda value: value is None or not equal(value)
+    by_type: dict[type, Callable[[Any], bool]] = {}
+
+    def test(value: Any) -> bool:
+        if value is None:
+            return False
+        compiled = by_type.get(type(value))
+        if compiled is None:
+            compiled = by_type[type(value)] = _specialise(lookup, wanted, value)
+        return compiled(value)
+
+    return test
 
 
-def _one(lookup: str, value: Any, wanted: Any) -> bool:
-    if isinstance(value, enum.Enum):
-        value = value.value
+def _specialise(lookup: str, wanted: Any, sample: Any) -> Callable[[Any], bool]:
+    """The test of ``lookup`` against ``wanted`` for row values of ``sample``'s type."""
     if isinstance(wanted, enum.Enum):
         wanted = wanted.value
+    if isinstance(sample, enum.Enum):
+        inner = predicate(Condition("", lookup, wanted))
+        return lambda value: inner(value.value)
+    op = TESTS[lookup]
     if lookup in _TEXT_LOOKUPS:
-        if isinstance(value, dict | list | tuple | set):
-            raise Unverifiable(f"{lookup} on a {type(value).__name__}")
-        return TESTS[lookup](value, wanted)
-    left, right = _comparable(value, wanted)
-    try:
-        return TESTS[lookup](left, right)
-    except TypeError:
-        raise Unverifiable(f"cannot compare {value!r} with {wanted!r}") from None
+        if isinstance(sample, dict | list | tuple | set):
+            raise Unverifiable(f"{lookup} on a {type(sample).__name__}")
+        if isinstance(sample, str):
+            return _text_test(lookup, text_of(wanted))
+        return lambda value: op(value, wanted)
+    right = _comparable(sample, wanted)[1]
+    if isinstance(sample, dt.datetime):
+        naive = getattr(right, "tzinfo", None) is None
+
+        def compare_datetime(value: Any) -> bool:
+            if (value.tzinfo is None) != naive:
+                raise Unverifiable("an aware and a naive datetime")
+            return op(value, right)
+
+        return compare_datetime
+    if isinstance(sample, str) and not isinstance(right, str):  # ISO strings read as dates
+        return lambda value: op(*_comparable(value, wanted))
+    if isinstance(sample, int | float | Decimal) and not isinstance(sample, bool):
+        return lambda value: op(value, right)
+
+    def compare(value: Any) -> bool:
+        try:
+            return op(value, right)
+        except TypeError:
+            raise Unverifiable(f"cannot compare {value!r} with {wanted!r}") from None
+
+    return compare
 
 
 def _comparable(value: Any, wanted: Any) -> tuple[Any, Any]:
@@ -132,17 +188,16 @@ def _comparable(value: Any, wanted: Any) -> tuple[Any, Any]:
             raise Unverifiable(f"{wanted!r} is not a boolean")
         return value, flag
     if isinstance(value, int | float | Decimal):
+        if isinstance(wanted, int | float | Decimal) and not isinstance(wanted, bool):
+            return value, wanted  # Python compares these exactly
         try:
-            return Decimal(str(value)), Decimal(text_of(wanted).strip())
+            return value, Decimal(text_of(wanted).strip())
         except InvalidOperation:
             raise Unverifiable(f"{wanted!r} is not a number") from None
     if isinstance(value, dt.datetime | dt.date):
         other = temporal(wanted if not isinstance(wanted, str) else wanted.strip())
         if other is None or isinstance(other, dt.datetime) != isinstance(value, dt.datetime):
             raise Unverifiable(f"{wanted!r} is not a {type(value).__name__}")
-        aware = {getattr(v, "tzinfo", None) is None for v in (value, other)}
-        if isinstance(value, dt.datetime) and len(aware) > 1:
-            raise Unverifiable("an aware and a naive datetime")
         return value, other
     if isinstance(value, uuid.UUID):
         try:

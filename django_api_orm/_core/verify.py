@@ -19,7 +19,6 @@ listed by ``explain()``; a write that depends on them refuses unless the queryse
 
 from __future__ import annotations
 
-import functools
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from urllib.parse import urljoin
 
 from .. import exceptions
 from .dialect import QueryContext
-from .evaluate import Unverifiable, holds
+from .evaluate import Unverifiable, predicate
 from .plans import ServiceContext
 from .query import Condition, EmptyResult, RemoteQuery
 
@@ -60,13 +59,19 @@ class RowCheck:
         unchecked = tuple(f"params({name}={value!r})" for name, value in query.extra_params)
         return cls(ctx, qctx, endpoint, conditions, unchecked)
 
+    def __post_init__(self) -> None:
+        self._tests = [
+            (condition, predicate(condition), negated)
+            for condition, negated in self.conditions
+            # a listed row always has a pk
+            if not (condition.field == self.qctx.pk and condition.lookup == "isnull")
+        ]
+
     def failure(self, value_of: Callable[[str], Any]) -> Condition | None:
         """The first condition a row fails, or None; raises Unverifiable when a condition
         cannot be evaluated on it."""
-        for condition, negated in self.conditions:
-            if condition.field == self.qctx.pk and condition.lookup == "isnull":
-                continue  # a listed row always has a pk
-            if holds(condition, value_of(condition.field)) == negated:
+        for condition, test, negated in self._tests:
+            if test(value_of(condition.field)) == negated:
                 return condition
         return None
 
@@ -82,7 +87,7 @@ class RowCheck:
         kept: list[Any] = []
         for obj in objs:
             try:
-                failed = self.failure(functools.partial(getattr, obj))
+                failed = self.failure(obj._data.__dict__.__getitem__)
             except Unverifiable as error:
                 if strict and not trusted:
                     self._refuse_unverifiable(str(error))
