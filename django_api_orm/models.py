@@ -24,11 +24,11 @@ from django.apps import apps as django_apps
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from pydantic import BaseModel
 
-from . import exceptions, signals
+from . import exceptions
 from ._async_safety import ensure_sync_allowed
-from ._core import objects
+from ._core import records
 from ._core.dialect import Dialect, QueryContext
-from ._core.messages import Emit, Plan
+from ._core.messages import Plan
 from ._core.objects import Answer
 from ._core.plans import ServiceContext
 from ._core.query import FieldSpec
@@ -510,73 +510,17 @@ class APIModel(metaclass=APIModelBase):
             changed.difference_update(self._meta.field_names if fields is None else fields)
 
     def _plan_save(self, ctx: ServiceContext, update_fields: Any = None) -> Plan[None]:
-        meta = self._meta
-        what = meta.object_name
-        created = self._adding or self.pk is None
-        exact = meta.exact_numbers
-        fields = None
-        if update_fields is not None:
-            if created:
-                raise ValueError(
-                    f"Cannot save new {what} with update_fields: no pk on the API yet."
-                )
-            fields = [meta.pk_field if f == "pk" else f for f in update_fields]
-            meta.check_fields(fields, "save(update_fields=...)", ValueError)
-            if not fields:
-                return  # like Django: an empty update_fields saves nothing, sends no signal
-        elif not created and ctx.save_method == "PATCH":
-            # Only what changed since it was read (possibly nothing: an empty PATCH still
-            # saves, as Django's save() always does, and reads the object back).
-            fields = [name for name in meta.field_names if name in self._changed_fields()]
-        frozen = None if update_fields is None else frozenset(fields or ())
-        yield Emit(signals.pre_save, type(self), {"instance": self, "update_fields": frozen})
-        if created:
-            answer = yield from objects.create(ctx, meta.endpoint, self._body(), what, exact=exact)
-        else:
-            answer = yield from objects.update(
-                ctx,
-                meta.endpoint,
-                self.pk,
-                self._body(fields, pk_in_body=ctx.pk_in_body),
-                what,
-                partial=fields is not None,
-                etag=self.__dict__.get("_etag"),
-                exact=exact,
-            )
-        self._apply(answer, fields)
-        yield Emit(
-            signals.post_save,
-            type(self),
-            {"instance": self, "created": created, "update_fields": frozen},
-        )
+        return records.save(self, ctx, update_fields)
 
     def _changed_fields(self) -> set[str]:
         changed: set[str] = self.__dict__.get("_changed") or set()
         return changed
 
     def _plan_delete(self, ctx: ServiceContext) -> Plan[tuple[int, dict[str, int]]]:
-        if self.pk is None:
-            raise ValueError(
-                f"{self._meta.object_name} object can't be deleted because its "
-                f"{self._meta.pk_field} attribute is set to None."
-            )
-        yield Emit(signals.pre_delete, type(self), {"instance": self})
-        yield from objects.destroy(
-            ctx, self._meta.endpoint, self.pk, etag=self.__dict__.get("_etag")
-        )
-        yield Emit(signals.post_delete, type(self), {"instance": self})
-        self._data.__dict__[self._meta.pk_field] = None  # works for frozen schemas too
-        return 1, {self._meta.label: 1}
+        return records.destroy(self, ctx)
 
     def _plan_refresh(self, ctx: ServiceContext) -> Plan[None]:
-        meta = self._meta
-        answer = yield from objects.retrieve(
-            ctx, meta.endpoint, self.pk, meta.object_name, exact=meta.exact_numbers
-        )
-        if answer is None:
-            raise self.DoesNotExist(f"{meta.object_name} matching query does not exist.")
-        self.__dict__.pop("_changed", None)
-        self._apply(answer)
+        return records.refresh(self, ctx)
 
     def _run(self, twin: str, make: Callable[..., Plan[T]], *args: Any) -> T:
         ensure_sync_allowed(f"{type(self).__name__}.{twin[1:]}", twin)

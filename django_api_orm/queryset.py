@@ -8,7 +8,6 @@ its twin, before any request.
 
 from __future__ import annotations
 
-import itertools
 from collections import namedtuple
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
 from contextlib import aclosing
@@ -19,12 +18,9 @@ from urllib.parse import urlencode
 from django.core.exceptions import FieldError
 from django.db.models import Q
 
-from . import exceptions
 from ._async_safety import ensure_sync_allowed
-from ._core import objects as plans_objects
-from ._core import walk
+from ._core import objects, reads, writes
 from ._core.dialect import QueryContext
-from ._core.flow import gather
 from ._core.messages import Plan
 from ._core.plans import ServiceContext
 from ._core.query import RemoteQuery, parse_lookup
@@ -40,9 +36,6 @@ __all__ = ["AsyncManager", "AsyncQuerySet", "Manager", "QuerySet"]
 M = TypeVar("M", bound="APIModel")
 T = TypeVar("T")
 
-# Keep each `field__in=` batch of in_bulk() well under the 2,000 characters URLs can rely on.
-_IN_BULK_PARAM_BUDGET = 1500
-
 
 def _materialize(keyword: str, value: Any) -> Any:
     """A one-shot iterator (a generator) for ``__in``/``__range`` becomes a tuple, so every
@@ -50,10 +43,6 @@ def _materialize(keyword: str, value: Any) -> Any:
     if keyword.endswith(("__in", "__range")) and isinstance(value, Iterator):
         return tuple(value)
     return value
-
-
-def _resolve_callables(mapping: dict[str, Any]) -> dict[str, Any]:
-    return {k: v() if callable(v) else v for k, v in mapping.items()}
 
 
 class QuerySet(Generic[M]):
@@ -276,19 +265,14 @@ class QuerySet(Generic[M]):
             ctx, endpoint, query, qctx, page_size=page_size, stream=stream, convert=convert
         )
 
-    def _plan_fetch(
-        self, ctx: ServiceContext, qctx: QueryContext, *, strict: bool = False
-    ) -> Plan[list[Any]]:
-        return (yield from self._walker(ctx, qctx, strict=strict).walk())
-
     def _fetch_all(self) -> list[Any]:
         if self._result_cache is None:
-            self._result_cache = self._run("aall", QuerySet._plan_fetch)
+            self._result_cache = self._run("aall", reads.fetch)
         return self._result_cache
 
     async def _afetch_all(self) -> list[Any]:
         if self._result_cache is None:
-            self._result_cache = await self._arun(QuerySet._plan_fetch)
+            self._result_cache = await self._arun(reads.fetch)
         return self._result_cache
 
     def __iter__(self) -> Iterator[Any]:
@@ -341,145 +325,58 @@ class QuerySet(Generic[M]):
     # -- plans -------------------------------------------------------------------------------
 
     def _pk_value(self) -> Any:
-        """The pk when the query is exactly ``pk=value`` (→ a detail GET), else _NO_PK."""
+        """The pk when the query is exactly ``pk=value`` (→ a detail GET), else None."""
         query = self._query
         if query.is_sliced or query.extra_params or query.where.negated:
-            return _NO_PK
+            return None
         children = query.where.children
         if len(children) != 1 or isinstance(children[0], Q):
-            return _NO_PK
+            return None
         keyword, value = cast(tuple[str, Any], children[0])
         pk = self.model._meta.pk_field
-        if keyword in {"pk", "pk__exact", pk, f"{pk}__exact"} and value is not None:
-            return value
-        return _NO_PK
+        return value if keyword in {"pk", "pk__exact", pk, f"{pk}__exact"} else None
 
-    def _plan_get(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[Any]:
-        meta = self.model._meta
-        pk = self._pk_value()
-        if pk is not _NO_PK:
-            answer = yield from plans_objects.retrieve(
-                ctx, meta.endpoint, pk, meta.object_name, exact=meta.exact_numbers
-            )
-            if answer is None or answer.data is None:
-                raise self.model.DoesNotExist(f"{meta.object_name} matching query does not exist.")
-            obj = self.model._from_api(answer.data, meta.endpoint)
-            obj.__dict__["_etag"] = answer.etag
-            RowCheck.of(ctx, qctx, meta.endpoint, self._query).apply([obj], "raise", strict=True)
-            return self._shape([obj])[0]
-        walker = self._walker(ctx, qctx, self._query.sliced(0, 2), strict=True)
-        objs = yield from walker.walk()
-        if not objs:
-            raise self.model.DoesNotExist(f"{meta.object_name} matching query does not exist.")
-        total = max(len(objs), walker.total or 0)
-        if total > 1:
-            raise self.model.MultipleObjectsReturned(
-                f"get() returned more than one {meta.object_name} -- it returned {total}!"
-            )
-        return objs[0]
-
-    def _plan_first(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[Any]:
-        walker = self._walker(ctx, qctx, self._query.sliced(0, 1), strict=True)
-        objs = yield from walker.walk()
-        return objs[0] if objs else None
-
-    def _plan_count(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[int]:
-        return (yield from walk.count(ctx, self.model._meta.endpoint, self._query, qctx))
-
-    def _plan_exists(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[bool]:
-        walker = self._walker(ctx, qctx, self._query.sliced(0, 1), strict=True)
-        return bool((yield from walker.walk()))
-
-    def _plan_create(self, ctx: ServiceContext, qctx: QueryContext, obj: M) -> Plan[M]:
-        yield from obj._plan_save(ctx)
+    def _from_answer(self, answer: objects.Answer) -> Any:
+        obj = self.model._from_api(answer.data or {}, self.model._meta.endpoint)
+        obj.__dict__["_etag"] = answer.etag
         return obj
 
-    def _plan_bulk_create(
-        self, ctx: ServiceContext, qctx: QueryContext, objs: list[M]
-    ) -> Plan[list[M]]:
-        yield from gather((obj._plan_save(ctx) for obj in objs), ctx.max_concurrency)
-        return objs
+    def _does_not_exist(self) -> Exception:
+        return self.model.DoesNotExist(
+            f"{self.model._meta.object_name} matching query does not exist."
+        )
 
-    def _plan_get_or_create(
-        self, ctx: ServiceContext, qctx: QueryContext, defaults: Any, kwargs: dict[str, Any]
-    ) -> Plan[tuple[M, bool]]:
-        lookup = self.filter(**kwargs)
-        try:
-            return (yield from lookup._plan_get(ctx, qctx)), False
-        except self.model.DoesNotExist:
-            pass
-        obj = self._new_for_create(kwargs, defaults)
-        try:
-            yield from obj._plan_save(ctx)
-        except exceptions.Conflict:  # created meanwhile by someone else
-            return (yield from lookup._plan_get(ctx, qctx)), False
-        return obj, True
+    def _multiple_objects(self, total: int) -> Exception:
+        return self.model.MultipleObjectsReturned(
+            f"get() returned more than one {self.model._meta.object_name} -- it returned {total}!"
+        )
 
-    def _plan_update_or_create(
-        self,
-        ctx: ServiceContext,
-        qctx: QueryContext,
-        defaults: Any,
-        create_defaults: Any,
-        kwargs: dict[str, Any],
-    ) -> Plan[tuple[M, bool]]:
-        lookup = self.filter(**kwargs)
-        try:
-            obj = yield from lookup._plan_get(ctx, qctx)
-        except self.model.DoesNotExist:
-            obj = self._new_for_create(
-                kwargs, defaults if create_defaults is None else create_defaults
-            )
-            yield from obj._plan_save(ctx)
-            return obj, True
-        values = _resolve_callables(dict(defaults or {}))
-        for name, value in values.items():
-            setattr(obj, name, value)
-        yield from obj._plan_save(ctx, list(values))
-        return obj, False
+    def _missing_error(self) -> type[Exception]:
+        return self.model.DoesNotExist
 
     def _new_for_create(self, kwargs: dict[str, Any], defaults: Any) -> M:
         pk = self.model._meta.pk_field
         params = {(pk if k == "pk" else k): v for k, v in kwargs.items() if "__" not in k}
-        params.update(_resolve_callables(dict(defaults or {})))
+        params.update(writes.resolve_callables(dict(defaults or {})))
         return self.model(**params)
 
-    def _plan_in_bulk(
-        self, ctx: ServiceContext, qctx: QueryContext, ids: list[Any] | None, field: str
-    ) -> Plan[dict[Any, Any]]:
-        attr = self.model._meta.pk_field if field == "pk" else field
-        if ids is None:
-            objs = yield from self._plan_fetch(ctx, qctx)
-        else:
-            batches = [
-                self.filter(**{f"{attr}__in": batch})._plan_fetch(ctx, qctx)
-                for batch in _batches(ids, ctx.dialect.format_scalar)
-            ]
-            found = yield from gather(batches, ctx.max_concurrency)
-            objs = list(itertools.chain.from_iterable(found))
-        return {getattr(obj, attr): obj for obj in objs}
+    def _pk_attr(self, field: str) -> str:
+        return self.model._meta.pk_field if field == "pk" else field
 
-    def _plan_update(
-        self, ctx: ServiceContext, qctx: QueryContext, values: dict[str, Any]
-    ) -> Plan[int]:
-        writing = self._as_models()
-        RowCheck.of(ctx, qctx, self.model._meta.endpoint, self._query).check_writable(self._trusted)
-        objs = _unique((yield from writing._plan_fetch(ctx, qctx, strict=True)))
-        for obj in objs:
-            for name, value in values.items():
-                setattr(obj, name, value)
-        yield from gather((obj._plan_save(ctx, list(values)) for obj in objs), ctx.max_concurrency)
-        return len(objs)
+    @property
+    def endpoint(self) -> str:
+        """The model's endpoint (for the plans)."""
+        return self.model._meta.endpoint
 
-    def _plan_delete(
-        self, ctx: ServiceContext, qctx: QueryContext
-    ) -> Plan[tuple[int, dict[str, int]]]:
-        writing = self._as_models()
-        RowCheck.of(ctx, qctx, self.model._meta.endpoint, self._query).check_writable(self._trusted)
-        objs = _unique((yield from writing._plan_fetch(ctx, qctx, strict=True)))
-        yield from gather((obj._plan_delete(ctx) for obj in objs), ctx.max_concurrency)
-        count = len(objs)
-        return count, ({self.model._meta.label: count} if count else {})
+    @property
+    def label(self) -> str:
+        """The model's label, ``app.Model`` (for ``delete()``'s count)."""
+        return self.model._meta.label
+
+    @property
+    def trusted(self) -> bool:
+        """Whether ``trust_api()`` was called."""
+        return self._trusted
 
     def _as_models(self) -> QuerySet[M]:
         return self._chain(_kind="model", _fields=())
@@ -489,22 +386,22 @@ class QuerySet(Generic[M]):
     def get(self, *args: Q, **kwargs: Any) -> M:
         """The one matching object: ``get(pk=7)`` is ``GET endpoint/7/``; other lookups fetch
         at most 2 rows. Raises ``Model.DoesNotExist`` / ``Model.MultipleObjectsReturned``."""
-        return cast(M, self._for_get(args, kwargs)._run("aget", QuerySet._plan_get))
+        return cast(M, self._for_get(args, kwargs)._run("aget", reads.get))
 
     async def aget(self, *args: Q, **kwargs: Any) -> M:
         """Async twin of :meth:`get`."""
-        return await self._for_get(args, kwargs)._arun(QuerySet._plan_get)
+        return await self._for_get(args, kwargs)._arun(reads.get)
 
     def _for_get(self, args: tuple[Q, ...], kwargs: dict[str, Any]) -> QuerySet[M]:
         return self.filter(*args, **kwargs) if args or kwargs else self
 
     def first(self) -> M | None:
         """The first object (by pk when unordered), or None."""
-        return cast(M | None, self._for_first()._run("afirst", QuerySet._plan_first))
+        return cast(M | None, self._for_first()._run("afirst", reads.first))
 
     async def afirst(self) -> M | None:
         """Async twin of :meth:`first`."""
-        return await self._for_first()._arun(QuerySet._plan_first)
+        return await self._for_first()._arun(reads.first)
 
     def _for_first(self) -> QuerySet[M]:
         if self._query.ordering or self._query.is_sliced:
@@ -513,53 +410,53 @@ class QuerySet(Generic[M]):
 
     def last(self) -> M | None:
         """The last object (by pk when unordered), or None: fetched with reversed ordering."""
-        return cast(M | None, self.reverse()._run("alast", QuerySet._plan_first))
+        return cast(M | None, self.reverse()._run("alast", reads.first))
 
     async def alast(self) -> M | None:
         """Async twin of :meth:`last`."""
-        return await self.reverse()._arun(QuerySet._plan_first)
+        return await self.reverse()._arun(reads.first)
 
     def count(self) -> int:
         """How many objects match, from the API's total (one small request)."""
         if self._result_cache is not None:
             return len(self._result_cache)
-        return self._run("acount", QuerySet._plan_count)
+        return self._run("acount", reads.count)
 
     async def acount(self) -> int:
         """Async twin of :meth:`count`."""
         if self._result_cache is not None:
             return len(self._result_cache)
-        return await self._arun(QuerySet._plan_count)
+        return await self._arun(reads.count)
 
     def exists(self) -> bool:
         """Whether anything matches, asking for one row at most."""
         if self._result_cache is not None:
             return bool(self._result_cache)
-        return self._run("aexists", QuerySet._plan_exists)
+        return self._run("aexists", reads.exists)
 
     async def aexists(self) -> bool:
         """Async twin of :meth:`exists`."""
         if self._result_cache is not None:
             return bool(self._result_cache)
-        return await self._arun(QuerySet._plan_exists)
+        return await self._arun(reads.exists)
 
     def create(self, **fields: Any) -> M:
         """Validate locally, then POST (with an Idempotency-Key); returns the saved object."""
-        return cast(M, self._run("acreate", QuerySet._plan_create, self.model(**fields)))
+        return cast(M, self._run("acreate", writes.create, self.model(**fields)))
 
     async def acreate(self, **fields: Any) -> M:
         """Async twin of :meth:`create`."""
-        return await self._arun(QuerySet._plan_create, self.model(**fields))
+        return await self._arun(writes.create, self.model(**fields))
 
     def get_or_create(self, defaults: Any = None, **kwargs: Any) -> tuple[M, bool]:
         """``(object, created)``: get by ``kwargs``, else create with ``kwargs`` + ``defaults``."""
         self._check_lookups((), kwargs)
-        return self._run("aget_or_create", QuerySet._plan_get_or_create, defaults, kwargs)
+        return self._run("aget_or_create", writes.get_or_create, defaults, kwargs)
 
     async def aget_or_create(self, defaults: Any = None, **kwargs: Any) -> tuple[M, bool]:
         """Async twin of :meth:`get_or_create`."""
         self._check_lookups((), kwargs)
-        return await self._arun(QuerySet._plan_get_or_create, defaults, kwargs)
+        return await self._arun(writes.get_or_create, defaults, kwargs)
 
     def update_or_create(
         self, defaults: Any = None, create_defaults: Any = None, **kwargs: Any
@@ -567,7 +464,7 @@ class QuerySet(Generic[M]):
         """``(object, created)``: PATCH ``defaults`` onto the match, else create it."""
         self._check_lookups((), kwargs)
         return self._run(
-            "aupdate_or_create", QuerySet._plan_update_or_create, defaults, create_defaults, kwargs
+            "aupdate_or_create", writes.update_or_create, defaults, create_defaults, kwargs
         )
 
     async def aupdate_or_create(
@@ -575,15 +472,15 @@ class QuerySet(Generic[M]):
     ) -> tuple[M, bool]:
         """Async twin of :meth:`update_or_create`."""
         self._check_lookups((), kwargs)
-        return await self._arun(QuerySet._plan_update_or_create, defaults, create_defaults, kwargs)
+        return await self._arun(writes.update_or_create, defaults, create_defaults, kwargs)
 
     def bulk_create(self, objs: Iterable[M | dict[str, Any]]) -> list[M]:
         """Create each object (instances or dicts); concurrently in the async twin."""
-        return self._run("abulk_create", QuerySet._plan_bulk_create, self._instances(objs))
+        return self._run("abulk_create", writes.bulk_create, self._instances(objs))
 
     async def abulk_create(self, objs: Iterable[M | dict[str, Any]]) -> list[M]:
         """Async twin of :meth:`bulk_create`."""
-        return await self._arun(QuerySet._plan_bulk_create, self._instances(objs))
+        return await self._arun(writes.bulk_create, self._instances(objs))
 
     def _instances(self, objs: Iterable[M | dict[str, Any]]) -> list[M]:
         return [obj if isinstance(obj, self.model) else self.model(**obj) for obj in objs]  # type: ignore[arg-type]
@@ -595,7 +492,7 @@ class QuerySet(Generic[M]):
         ids = self._for_in_bulk(id_list, field_name)
         if ids == []:
             return {}
-        return self._run("ain_bulk", QuerySet._plan_in_bulk, ids, field_name)
+        return self._run("ain_bulk", reads.in_bulk, ids, field_name)
 
     async def ain_bulk(
         self, id_list: Iterable[Any] | None = None, *, field_name: str = "pk"
@@ -604,7 +501,7 @@ class QuerySet(Generic[M]):
         ids = self._for_in_bulk(id_list, field_name)
         if ids == []:
             return {}
-        return await self._arun(QuerySet._plan_in_bulk, ids, field_name)
+        return await self._arun(reads.in_bulk, ids, field_name)
 
     def _for_in_bulk(self, id_list: Iterable[Any] | None, field_name: str) -> list[Any] | None:
         self._not_sliced("use in_bulk() on")
@@ -616,22 +513,22 @@ class QuerySet(Generic[M]):
     def update(self, **fields: Any) -> int:
         """PATCH ``fields`` onto every matching object; returns how many were updated."""
         self._for_write("update", fields)
-        return self._run("aupdate", QuerySet._plan_update, fields)
+        return self._run("aupdate", writes.update, fields)
 
     async def aupdate(self, **fields: Any) -> int:
         """Async twin of :meth:`update` (its PATCHes run concurrently, bounded)."""
         self._for_write("update", fields)
-        return await self._arun(QuerySet._plan_update, fields)
+        return await self._arun(writes.update, fields)
 
     def delete(self) -> tuple[int, dict[str, int]]:
         """DELETE every matching object; returns ``(count, {label: count})`` like Django."""
         self._for_write("delete", {})
-        return self._run("adelete", QuerySet._plan_delete)
+        return self._run("adelete", writes.delete)
 
     async def adelete(self) -> tuple[int, dict[str, int]]:
         """Async twin of :meth:`delete` (its DELETEs run concurrently, bounded)."""
         self._for_write("delete", {})
-        return await self._arun(QuerySet._plan_delete)
+        return await self._arun(writes.delete)
 
     def _for_write(self, action: str, fields: dict[str, Any]) -> None:
         if self._query.is_sliced:
@@ -668,33 +565,6 @@ class QuerySet(Generic[M]):
 for _name in ("create", "get_or_create", "update_or_create", "bulk_create", "update", "delete"):
     getattr(QuerySet, _name).alters_data = True
     getattr(QuerySet, "a" + _name).alters_data = True
-
-
-def _batches(ids: list[Any], fmt: Callable[[Any], str]) -> Generator[list[Any], None, None]:
-    batch: list[Any] = []
-    used = 0
-    for value in ids:
-        size = len(fmt(value)) * 3 + 1  # worst case: every character percent-encoded
-        if batch and used + size > _IN_BULK_PARAM_BUDGET:
-            yield batch
-            batch, used = [], 0
-        batch.append(value)
-        used += size
-    if batch:
-        yield batch
-
-
-def _unique(objs: list[M]) -> list[M]:
-    """One object per pk (a row an API listed twice is written once)."""
-    return list({obj.pk: obj for obj in objs}.values())
-
-
-class _NoPk:
-    def __repr__(self) -> str:
-        return "<no pk>"
-
-
-_NO_PK: Any = _NoPk()
 
 
 class Manager(QuerySet[M]):

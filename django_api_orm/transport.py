@@ -317,7 +317,7 @@ class Service:
         if isinstance(effect, Sleep):
             time.sleep(effect.seconds)
         elif isinstance(effect, Emit):
-            effect.signal.send(sender=effect.sender, **effect.kwargs)
+            _signal(effect).send(sender=effect.sender, **effect.kwargs)
         elif isinstance(effect, Start):
             return effect.plan
         elif isinstance(effect, Await):
@@ -386,7 +386,7 @@ class Service:
         if isinstance(effect, Sleep):
             await asyncio.sleep(effect.seconds)
         elif isinstance(effect, Emit):
-            await effect.signal.asend(sender=effect.sender, **effect.kwargs)
+            await _signal(effect).asend(sender=effect.sender, **effect.kwargs)
         elif isinstance(effect, Start):
             task = asyncio.ensure_future(self.arun(effect.plan, observe=observe))
             started.add(task)
@@ -539,6 +539,11 @@ class Service:
                 f"Connection failed ({kind}: {error})", retryable=True, **options
             )
         return exceptions.RequestError(f"Request failed ({kind}: {error})", **options)
+
+
+def _signal(effect: Emit) -> Any:
+    """The signal an Emit names (plans name the library's signals, so _core needs no Django)."""
+    return getattr(signals, effect.signal) if isinstance(effect.signal, str) else effect.signal
 
 
 Observer = Callable[[SendResult], None]

@@ -1,0 +1,103 @@
+"""Read plans: what ``all()``, ``get()``, ``first()``, ``count()``, ``exists()`` and
+``in_bulk()`` send and check, the same in both colours. Every read that spans pages goes
+through the page walker (:mod:`.walk`); every row is checked against the query
+(:mod:`.verify`) by the walker's conversion."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Generator
+from typing import Any
+
+from . import objects, walk
+from .dialect import QueryContext
+from .flow import gather
+from .messages import Plan
+from .plans import ServiceContext
+from .source import Source
+from .verify import RowCheck
+
+__all__ = ["count", "exists", "fetch", "first", "get", "in_bulk"]
+
+# Keep each `field__in=` batch of in_bulk() well under the 2,000 characters URLs can rely on.
+IN_BULK_PARAM_BUDGET = 1500
+
+
+def fetch(
+    src: Source, ctx: ServiceContext, qctx: QueryContext, *, strict: bool = False
+) -> Plan[list[Any]]:
+    """Every row of the queryset (its slice), built, checked and shaped."""
+    return (yield from src._walker(ctx, qctx, strict=strict).walk())
+
+
+def get(src: Source, ctx: ServiceContext, qctx: QueryContext) -> Plan[Any]:
+    """``get(pk=7)`` alone is one detail GET (its pk checked); any other ``get()`` reads at
+    most two rows."""
+    pk = src._pk_value()
+    if pk is not None:
+        answer = yield from objects.retrieve(
+            ctx, src.endpoint, pk, qctx.model, exact=qctx.exact_numbers
+        )
+        if answer is None or answer.data is None:
+            raise src._does_not_exist()
+        obj = src._from_answer(answer)
+        RowCheck.of(ctx, qctx, src.endpoint, src.query).apply([obj], "raise", strict=True)
+        return src._shape([obj])[0]
+    walker = src._walker(ctx, qctx, src.query.sliced(0, 2), strict=True)
+    found = yield from walker.walk()
+    if not found:
+        raise src._does_not_exist()
+    total = max(len(found), walker.total or 0)
+    if total > 1:
+        raise src._multiple_objects(total)
+    return found[0]
+
+
+def first(src: Source, ctx: ServiceContext, qctx: QueryContext) -> Plan[Any]:
+    """The first row, or None."""
+    found = yield from src._walker(ctx, qctx, src.query.sliced(0, 1), strict=True).walk()
+    return found[0] if found else None
+
+
+def count(src: Source, ctx: ServiceContext, qctx: QueryContext) -> Plan[int]:
+    """The API's total (one small request), or a walk when it gives none."""
+    return (yield from walk.count(ctx, src.endpoint, src.query, qctx))
+
+
+def exists(src: Source, ctx: ServiceContext, qctx: QueryContext) -> Plan[bool]:
+    """Whether a (matching) row exists, asking for one at most."""
+    found = yield from src._walker(ctx, qctx, src.query.sliced(0, 1), strict=True).walk()
+    return bool(found)
+
+
+def in_bulk(
+    src: Source, ctx: ServiceContext, qctx: QueryContext, ids: list[Any] | None, field: str
+) -> Plan[dict[Any, Any]]:
+    """``{value: object}`` by ``field``: batched ``field__in`` requests (concurrent in
+    async), or every row when ``ids`` is None."""
+    attr = src._pk_attr(field)
+    if ids is None:
+        objs = yield from fetch(src, ctx, qctx)
+    else:
+        batches = [
+            fetch(src.filter(**{f"{attr}__in": batch}), ctx, qctx)
+            for batch in batched_ids(ids, ctx.dialect.format_scalar)
+        ]
+        found = yield from gather(batches, ctx.max_concurrency)
+        objs = list(itertools.chain.from_iterable(found))
+    return {getattr(obj, attr): obj for obj in objs}
+
+
+def batched_ids(ids: list[Any], fmt: Callable[[Any], str]) -> Generator[list[Any], None, None]:
+    """``ids`` in batches whose ``__in`` parameter stays under the URL budget."""
+    batch: list[Any] = []
+    used = 0
+    for value in ids:
+        size = len(fmt(value)) * 3 + 1  # worst case: every character percent-encoded
+        if batch and used + size > IN_BULK_PARAM_BUDGET:
+            yield batch
+            batch, used = [], 0
+        batch.append(value)
+        used += size
+    if batch:
+        yield batch
