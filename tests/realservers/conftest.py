@@ -51,8 +51,10 @@ FEATHERS = {
     "ITEMS_KEY": "data",
     "TOTAL_KEY": "total",
     "NEXT_KEY": None,
-    # ?year[$gte]=2010, ?id[$in]=1&id[$in]=2
+    # ?year[$gte]=2010, ?id[$in][]=1&id[$in][]=2: with the "[]" a single value is a list too
+    # (id[$in]=1 alone is the string "1", which the query schema refuses with a 400).
     "LOOKUP_FORMAT": "{field}[${lookup}]",
+    "LOOKUP_NAMES": {"in": "in]["},
     "LOOKUPS": ["exact", "in", "gt", "gte", "lt", "lte"],
     "LIST_FORMAT": "repeat",
     "TRAILING_SLASH": False,

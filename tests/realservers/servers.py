@@ -180,10 +180,14 @@ class NodeServer:
     def reset(self) -> None:
         raise NotImplementedError
 
-    def get_json(self, path: str, **params: Any) -> Any:
-        """The JSON body of a plain GET, bypassing the library (for server-side checks)."""
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A plain httpx request, bypassing the library (for server-side checks)."""
         with httpx.Client(base_url=self.url, **CLIENT_OPTIONS) as client:
-            response = client.get(path, params=params)
+            return client.request(method, path, **kwargs)
+
+    def get_json(self, path: str, **params: Any) -> Any:
+        """The JSON body of a plain GET that must succeed."""
+        response = self.request("GET", path, params=params)
         response.raise_for_status()
         return response.json()
 
@@ -242,7 +246,6 @@ class FeathersServer(NodeServer):
         return {**super().environment(), "SEED_BOOKS": json.dumps(SEED_BOOKS)}
 
     def reset(self) -> None:
-        with httpx.Client(base_url=self.url, **CLIENT_OPTIONS) as client:
-            response = client.post("/reset", json={})
+        response = self.request("POST", "/reset", json={})
         if response.status_code != 201:
             raise RuntimeError(f"POST /reset: {response.status_code} {response.text}")

@@ -27,7 +27,7 @@ NO_SORT_KNOB = pytest.mark.xfail(
 
 ALL_IDS = [book["id"] for book in SEED_BOOKS]
 Z = sorted(Z_IDS)
-BY_ID = {"$sort[id]": "1"}  # the memory adapter keeps insertion order; this says it anyway
+BY_ID = {"$sort[id]": "1"}  # the default order is by id already; this says it anyway
 
 # Each test runs on both aliases: the server's page size (learnt), and PAGE_SIZE=10 (set).
 both_aliases = pytest.mark.parametrize("alias", [PLAIN, PAGED])
@@ -46,6 +46,40 @@ def server_books(server: FeathersServer) -> list[dict[str, Any]]:
     assert page["total"] == len(page["data"])
     rows: list[dict[str, Any]] = page["data"]
     return rows
+
+
+# -- what the settings rely on (README.md), straight from the server ----------------------------
+
+
+def test_server_facts(feathers: FeathersServer) -> None:
+    page = feathers.get_json("/books")
+    assert (list(page), page["total"], page["limit"], len(page["data"])) == (
+        ["total", "limit", "skip", "data"],
+        25,
+        10,
+        10,
+    )
+    assert feathers.get_json("/books", **{"$limit": "100"})["limit"] == 50  # capped
+    assert feathers.get_json("/books", **{"$skip": "30"})["data"] == []
+    assert feathers.get_json("/books", **{"$limit": "0"}) == {
+        "total": 25,
+        "limit": 0,
+        "skip": 0,
+        "data": [],
+    }
+    missing = feathers.request("GET", "/books/99")
+    assert (missing.status_code, missing.json()) == (
+        404,
+        {
+            "name": "NotFound",
+            "message": "No record found for id '99'",
+            "code": 404,
+            "className": "not-found",
+        },
+    )
+    for params in ({"$sort": "id"}, {"ordering": "id"}, {"id[$in]": "7"}):
+        refused = feathers.request("GET", "/books", params=params)
+        assert (refused.status_code, refused.json()["message"]) == (400, "validation failed")
 
 
 # -- reading every row --------------------------------------------------------------------------
@@ -170,7 +204,8 @@ async def test_acreate(feathers: FeathersServer) -> None:
 def test_filter_lookups() -> None:
     recent_z = books().filter(year__gte=2010, author="Z")  # author=Z&year[$gte]=2010
     assert ids(list(recent_z)) == [21, 23, 24]
-    assert ids(list(books().filter(id__in=[3, 5, 7]))) == [3, 5, 7]  # id[$in]=3&id[$in]=5...
+    assert ids(list(books().filter(id__in=[3, 5, 7]))) == [3, 5, 7]  # id[$in][]=3&id[$in][]=5...
+    assert ids(list(books().filter(id__in=[7]))) == [7]
     assert books().filter(year__lt=1993).count() == 2
 
 

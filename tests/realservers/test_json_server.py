@@ -42,6 +42,24 @@ def server_books(server: JsonServer) -> list[dict[str, Any]]:
     return rows
 
 
+# -- what the settings rely on (README.md), straight from the server ----------------------------
+
+
+def test_server_facts(json_server: JsonServer) -> None:
+    page = json_server.get_json("/books", _page="2", _per_page="10")
+    assert list(page) == ["first", "prev", "next", "last", "pages", "items", "data"]
+    assert (page["prev"], page["next"], page["last"], page["items"]) == (1, 3, 3, 25)
+    past_end = json_server.get_json("/books", _page="4", _per_page="10")
+    assert past_end == json_server.get_json("/books", _page="3", _per_page="10")
+    assert (past_end["next"], len(past_end["data"])) == (None, 5)
+    assert len(json_server.get_json("/books", _per_page="5")) == 25  # no _page: a bare list
+    assert json_server.get_json("/books/7")["id"] == "7"  # ids become strings...
+    assert json_server.get_json("/books", id="7") == []  # ...and "7" is compared as 7
+    assert len(json_server.get_json("/books", **{"author:startswith": "Z"})) == 25  # ignored
+    missing = json_server.request("GET", "/books/99")
+    assert (missing.status_code, missing.json()) == (404, {"error": "Not Found"})
+
+
 # -- reading every row --------------------------------------------------------------------------
 
 
@@ -162,6 +180,7 @@ def test_filter_lookups_and_ordering() -> None:
     assert ids(list(recent_z)) == ["24", "23", "21"]
     assert books().filter(title__icontains="book 0").count() == 9
     assert books().filter(year__lt=1993, title__istartswith="BOOK").count() == 2
+    assert ids(list(books().filter(year__in=[1991, 1995], title__iendswith="5"))) == ["5"]
 
 
 # -- writes on every matching row -----------------------------------------------------------------
