@@ -80,7 +80,12 @@ class NodeServer:
         raise NotImplementedError
 
     def environment(self) -> dict[str, str]:
-        return {**os.environ, "NODE_ENV": "development", "NO_COLOR": "1"}
+        return {
+            **os.environ,
+            "NODE_ENV": "development",  # json-server only watches its file outside production
+            "NO_COLOR": "1",
+            "EXIT_WITH_PARENT": str(os.getpid()),  # see exit_with_parent.cjs
+        }
 
     def prepare(self) -> None:
         """Write the files the server needs into :attr:`tmpdir` before it starts."""
@@ -213,6 +218,8 @@ class JsonServer(NodeServer):
         return [
             node,
             "--require",
+            str(NODE_DIR / "exit_with_parent.cjs"),
+            "--require",
             str(NODE_DIR / "listen_on_host.cjs"),  # make --host bind (see README.md)
             str(NODE_DIR / "node_modules" / "json-server" / "lib" / "bin.js"),
             "--port",
@@ -240,7 +247,13 @@ class FeathersServer(NodeServer):
     health_path = "/books?$limit=0"
 
     def command(self, node: str) -> list[str]:
-        return [node, str(NODE_DIR / "feathers_app.js"), str(self.port)]
+        return [
+            node,
+            "--require",
+            str(NODE_DIR / "exit_with_parent.cjs"),
+            str(NODE_DIR / "feathers_app.js"),
+            str(self.port),
+        ]
 
     def environment(self) -> dict[str, str]:
         return {**super().environment(), "SEED_BOOKS": json.dumps(SEED_BOOKS)}
