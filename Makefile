@@ -1,10 +1,14 @@
-# Every target sets itself up: a fresh machine needs only python3.
+# Every target sets itself up: a fresh machine needs only python3 (and node 20+ with npm for
+# `make test`, which installs the node servers of tests/realservers).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Third-party node servers for tests/realservers (json-server, Feathers): node 20+ and npm.
+NODE_SERVERS := tests/node_servers
+NODE_STAMP := $(NODE_SERVERS)/node_modules/.installed
 
-.PHONY: install test test-newest lint typecheck demo serve bench docs clean clean-newest
+.PHONY: install node-servers test test-newest lint typecheck demo serve bench docs clean clean-newest
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +18,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-test: $(STAMP)
+$(NODE_STAMP): $(NODE_SERVERS)/package.json $(NODE_SERVERS)/package-lock.json
+	cd $(NODE_SERVERS) && npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+node-servers: $(NODE_STAMP)
+
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check django_api_orm tests example_project
 	$(BIN)/ruff format --check django_api_orm tests example_project
 	$(BIN)/mypy
@@ -50,7 +60,7 @@ docs: $(STAMP)
 	$(BIN)/mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov $(NODE_SERVERS)/node_modules
 
 clean-newest:
 	rm -rf --one-file-system .newest

@@ -1,0 +1,1 @@
+"""Tests against real third-party REST servers (json-server, Feathers) run with node."""
