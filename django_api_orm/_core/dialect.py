@@ -267,7 +267,8 @@ class Dialect:
         return [(key, value) for value in values]
 
     def ordering_params(self, ordering: Sequence[str], ctx: QueryContext) -> Params:
-        """``("-year", "title")`` → ``ordering=-year,title``."""
+        """``("-year", "title")`` → ``ordering=-year,title``; with ``{field}`` in
+        :attr:`ordering_param` one parameter per field (``$sort[year]=-1&$sort[title]=1``)."""
         names = []
         for item in ordering:
             descending = item.startswith("-")
@@ -284,6 +285,15 @@ class Dialect:
                 self.unsupported(ctx, f"ordering by {name!r} (not in _orderable_fields)")
             template = self.ordering_desc if descending else self.ordering_asc
             names.append(template.format(field=ctx.fields[name].param))
+        if "{field}" in self.ordering_param:  # one parameter per field: $sort[year]=-1
+            fields = [
+                ctx.fields[ctx.pk if n.lstrip("-") == "pk" else n.lstrip("-")].param
+                for n in ordering
+            ]
+            return [
+                (self.ordering_param.format(field=field), value)
+                for field, value in zip(fields, names, strict=True)
+            ]
         return [(self.ordering_param, ",".join(names))]
 
     def page_params(self, index: int, size: int | None) -> Params:

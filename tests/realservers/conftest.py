@@ -29,7 +29,7 @@ JSON_SERVER = {
     "PAGE_SIZE_PARAM": "_per_page",
     "ITEMS_KEY": "data",
     "TOTAL_KEY": "items",
-    "NEXT_KEY": None,  # "next" is a page number (or null), not a URL
+    "NEXT_KEY": "next",  # a page number (or null), not a URL: read as one
     # ?_sort=year,-title
     "ORDERING_PARAM": "_sort",
     "ORDERING_ASC": "{field}",
@@ -58,7 +58,10 @@ FEATHERS = {
     "LOOKUPS": ["exact", "in", "gt", "gte", "lt", "lte"],
     "LIST_FORMAT": "repeat",
     "TRAILING_SLASH": False,
-    # Ordering is $sort[year]=-1, one parameter per field: no ORDERING_* setting says that.
+    # ?$sort[year]=-1&$sort[title]=1: one parameter per field
+    "ORDERING_PARAM": "$sort[{field}]",
+    "ORDERING_ASC": "1",
+    "ORDERING_DESC": "-1",
 }
 
 

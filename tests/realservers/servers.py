@@ -82,7 +82,9 @@ class NodeServer:
     def environment(self) -> dict[str, str]:
         return {
             **os.environ,
-            "NODE_ENV": "development",  # json-server only watches its file outside production
+            # json-server watches its own file outside production, and that watch races with
+            # its own writes: a burst of DELETEs could bring a deleted row back.
+            "NODE_ENV": "production",
             "NO_COLOR": "1",
             "EXIT_WITH_PARENT": str(os.getpid()),  # see exit_with_parent.cjs
         }
@@ -200,9 +202,9 @@ class NodeServer:
 class JsonServer(NodeServer):
     """``json-server`` 1.0.0-beta.15 (its own CLI) serving a ``db.json`` in a temp dir.
 
-    The CLI keeps the data in memory and writes every change back to the file. It also
-    re-reads the file when something else changes it, but that watch is unreliable: after a
-    burst of its own writes (each an atomic rename) it stops noticing changes for good. So
+    The CLI keeps the data in memory and writes every change back to the file. Outside
+    production it also re-reads the file when it changes, and that watch races with its own
+    writes (a row deleted in a burst of DELETEs came back), so it runs in production mode and
     :meth:`reset` restarts the process on the same port, with a fresh file, when the data
     differ from the seed (about 0.2 s; tests that only read cost one GET).
     """
@@ -231,6 +233,7 @@ class JsonServer(NodeServer):
 
     def prepare(self) -> None:
         self.db_path.write_text(json.dumps({"books": SEED_BOOKS}, indent=2))
+        (self.db_path.parent / "public").mkdir(exist_ok=True)  # served statically in production
 
     def reset(self) -> None:
         # The server turns numeric ids into strings when it reads the file.
