@@ -15,7 +15,7 @@ run the same plan (see :mod:`django_api_orm._core.plans`).
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import pydantic
@@ -102,6 +102,11 @@ class ModelOptions:
         self.accepted_names = frozenset(self.fields) | {
             info.alias for info in schema.model_fields.values() if info.alias
         }
+        # Keys of the instance as a mapping: field names, and wire aliases for pydantic.
+        self.item_names: dict[str, str] = {
+            info.alias: name for name, info in schema.model_fields.items() if info.alias
+        }
+        self.item_names.update((name, name) for name in self.fields)
         # Optional allow-lists: the fields the API lets us filter and order by.
         self.filterable = _allow_list(model, "_filterable_fields", self.fields)
         self.orderable = _allow_list(model, "_orderable_fields", self.fields)
@@ -400,6 +405,57 @@ class APIModel(metaclass=APIModelBase):
         """The fields as a dict (``mode="json"`` for JSON-ready values)."""
         return self._data.model_dump(mode=mode)
 
+    # -- a read-only mapping of the fields ---------------------------------------------------
+    # pydantic validates a model-typed value from an instance of that very class, a dict, or
+    # (lax mode) any collections.abc.Mapping; it reads attributes only when the *target*
+    # schema has from_attributes. Being a Mapping is what lets a response schema that is the
+    # model's own plain pydantic schema (django-ninja's `response=BookSchema`, FastAPI's
+    # response_model) take a Book. pydantic prefers a Mapping to attributes, so keys also
+    # reach the non-callable public attributes (pk, properties) that from_attributes schemas
+    # read; iteration lists the fields only.
+
+    def __getitem__(self, key: str) -> Any:
+        name = self._meta.item_names.get(key)
+        if name is not None:
+            return getattr(self._data, name)
+        if isinstance(key, str) and not key.startswith("_"):
+            value = getattr(self, key, _MISSING)
+            if value is not _MISSING and not callable(value):
+                return value
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``book["title"]``, or ``default`` when there is no such field or attribute."""
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self[key]  # type: ignore[index]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._meta.field_names)
+
+    def __len__(self) -> int:
+        return len(self._meta.field_names)
+
+    def keys(self) -> KeysView[str]:
+        """The field names (``dict(book)`` is a shallow ``to_dict()``)."""
+        return KeysView(self)
+
+    def values(self) -> ValuesView[Any]:
+        """The field values, in field order."""
+        return ValuesView(self)
+
+    def items(self) -> ItemsView[str, Any]:
+        """``(field name, value)`` pairs, in field order."""
+        return ItemsView(self)
+
     # -- plans -------------------------------------------------------------------------------
 
     def _body(self, fields: Any = None) -> dict[str, Any]:
@@ -514,6 +570,12 @@ class APIModel(metaclass=APIModelBase):
     asave.alters_data = True  # type: ignore[attr-defined]
     delete.alters_data = True  # type: ignore[attr-defined]
     adelete.alters_data = True  # type: ignore[attr-defined]
+
+
+_MISSING: Any = object()
+# Registered, not inherited: APIModel's metaclass is not ABCMeta, and Mapping's mixin
+# methods (__eq__ by items) would change what equality means for models.
+Mapping.register(APIModel)
 
 
 class AsyncAPIModel(APIModel):

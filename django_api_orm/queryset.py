@@ -530,7 +530,7 @@ class QuerySet(Generic[M]):
         return await self._arun(QuerySet._plan_bulk_create, self._instances(objs))
 
     def _instances(self, objs: Iterable[M | dict[str, Any]]) -> list[M]:
-        return [obj if isinstance(obj, self.model) else self.model(**obj) for obj in objs]  # type: ignore[arg-type]
+        return [obj if isinstance(obj, self.model) else self.model(**obj) for obj in objs]
 
     def in_bulk(
         self, id_list: Iterable[Any] | None = None, *, field_name: str = "pk"
