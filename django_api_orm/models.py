@@ -23,7 +23,7 @@ from django.apps import apps as django_apps
 from django.core.exceptions import AppRegistryNotReady, FieldError, ImproperlyConfigured
 from pydantic import BaseModel
 
-from . import exceptions, signals
+from . import _observe, exceptions, signals
 from ._async_safety import ensure_sync_allowed
 from ._core import objects
 from ._core.dialect import Dialect, QueryContext
@@ -531,11 +531,13 @@ class APIModel(metaclass=APIModelBase):
     def _run(self, twin: str, make: Callable[..., Plan[T]], *args: Any) -> T:
         ensure_sync_allowed(f"{type(self).__name__}.{twin[1:]}", twin)
         service = self._meta.get_service()
-        return service.run(make(service.context, *args))
+        with _observe.call(type(self), twin, service, instance=True):
+            return service.run(make(service.context, *args))
 
     async def _arun(self, make: Callable[..., Plan[T]], *args: Any) -> T:
         service = self._meta.get_service()
-        return await service.arun(make(service.context, *args))
+        with _observe.call(type(self), None, service, instance=True):
+            return await service.arun(make(service.context, *args))
 
     # -- Django's vocabulary, twice ------------------------------------------------------------
 

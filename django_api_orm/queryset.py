@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from django.core.exceptions import FieldError
 from django.db.models import Q
 
-from . import exceptions
+from . import _observe, exceptions
 from ._async_safety import ensure_sync_allowed
 from ._core import objects as plans_objects
 from ._core import plans
@@ -93,11 +93,13 @@ class QuerySet(Generic[M]):
     def _run(self, twin: str, make: Callable[..., Plan[T]], *args: Any) -> T:
         ensure_sync_allowed(f"{self.model.__name__}.objects.{twin[1:]}", twin)
         service = self._service()
-        return service.run(make(self, service.context, self._qctx(service), *args))
+        with _observe.call(self.model, twin, service):
+            return service.run(make(self, service.context, self._qctx(service), *args))
 
     async def _arun(self, make: Callable[..., Plan[T]], *args: Any) -> T:
         service = self._service()
-        return await service.arun(make(self, service.context, self._qctx(service), *args))
+        with _observe.call(self.model, None, service):
+            return await service.arun(make(self, service.context, self._qctx(service), *args))
 
     def _qctx(self, service: Service) -> QueryContext:
         return self.model._meta.query_context(service)
@@ -586,7 +588,8 @@ class QuerySet(Generic[M]):
         """Stream the rows page by page (``chunk_size`` rows per request), without caching."""
         ensure_sync_allowed(f"{self.model.__name__}.objects.iterator", "aiterator")
         service = self._service()
-        for rows in service.pages(self._walk(service, chunk_size)):
+        pages = service.pages(self._walk(service, chunk_size))
+        for rows in _observe.pages(self.model, "iterator", service, pages):
             yield from self._build(rows)
 
     async def aiterator(self, chunk_size: int | None = None) -> AsyncIterator[Any]:
@@ -596,7 +599,8 @@ class QuerySet(Generic[M]):
 
     async def _astream(self, chunk_size: int | None) -> AsyncIterator[Any]:
         service = self._service()
-        async for rows in service.apages(self._walk(service, chunk_size)):
+        pages = service.apages(self._walk(service, chunk_size))
+        async for rows in _observe.apages(self.model, "aiterator", service, pages):
             for item in self._build(rows):
                 yield item
 
