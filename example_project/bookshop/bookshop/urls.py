@@ -1,5 +1,6 @@
 """URLs of the bookshop: HTML pages under ``/books/``, the async JSON API under ``/api/``."""
 
+from django.conf import settings
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -10,3 +11,8 @@ urlpatterns = [
     path("books/", include("catalog.urls")),
     path("api/", api.urls),
 ]
+
+if settings.DEBUG_TOOLBAR:  # DJANGO_DEBUG=1 with django-debug-toolbar installed
+    from debug_toolbar.toolbar import debug_toolbar_urls
+
+    urlpatterns += debug_toolbar_urls()
