@@ -327,3 +327,35 @@ def test_a_failing_observer_never_breaks_the_call(
         "attempt failed",
     ]
     assert len(spans.calls()) == 1
+
+
+def test_a_failing_stream_marks_its_span(spans: Spans, upstream: Upstream) -> None:
+    upstream.fault(path_prefix="/api/books/", status=500, times=None)
+    with pytest.raises(Exception, match="500"):
+        list(Book.objects.all().iterator())
+    call = spans.only_call()
+    assert attributes(call)["error.type"] == "django_api_orm.exceptions.ServerError"
+
+
+async def test_a_failing_async_stream_marks_its_span(
+    spans: Spans, upstream: Upstream, async_transport: str
+) -> None:
+    upstream.fault(path_prefix="/api/books/", status=500, times=None)
+    with pytest.raises(Exception, match="500"):
+        [book async for book in Book.objects.all()]
+    call = spans.only_call()
+    assert attributes(call)["error.type"] == "django_api_orm.exceptions.ServerError"
+
+
+async def test_an_async_stream_left_early_ends_its_span(spans: Spans, upstream: Upstream) -> None:
+    import asyncio
+
+    async for _book in Book.objects.all():
+        break
+    for _ in range(20):  # the abandoned generators are closed by the loop, soon after
+        await asyncio.sleep(0.01)
+        if spans.calls():
+            break
+    call = spans.only_call()
+    assert call.name == "Book.objects.aiterator"
+    assert call.status.status_code == StatusCode.UNSET
