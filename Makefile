@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck demo serve bench docs clean
+.PHONY: install test test-newest lint typecheck demo serve bench docs clean clean-newest
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ test: $(STAMP)
 	$(BIN)/coverage report --fail-under=90
 	$(BIN)/python benchmarks/run.py --quick
 	$(BIN)/mkdocs build --strict --quiet
+
+# The whole suite on the newest Django and Python 3.13 from Debian 13, in a chroot kept in
+# .newest/ (see .ci/test-newest; needs root). Not a $(STAMP) target: it has its own venv.
+test-newest:
+	bash .ci/test-newest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check django_api_orm tests example_project
@@ -46,3 +51,6 @@ docs: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+
+clean-newest:
+	rm -rf --one-file-system .newest

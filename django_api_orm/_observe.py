@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Generator, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -191,8 +191,8 @@ def pages(model: type, method: str, service: Service, stream: Iterator[T]) -> It
 
 
 def apages(
-    model: type, method: str, service: Service, stream: AsyncIterator[T]
-) -> AsyncIterator[T]:
+    model: type, method: str, service: Service, stream: AsyncGenerator[T, None]
+) -> AsyncGenerator[T, None]:
     """Async twin of :func:`pages` (``service.apages(...)``, read-ahead tasks included)."""
     if not _observers:
         return stream
@@ -222,11 +222,17 @@ def _observed_pages(observed: Call, stream: Iterator[T]) -> Iterator[T]:
         error = raised
         raise
     finally:
-        for observer in reversed(observers):
-            _quietly(observer.call_ended, observed, error)
+        try:
+            if isinstance(stream, Generator):
+                stream.close()  # now, not when collected: the caller closed us
+        finally:
+            for observer in reversed(observers):
+                _quietly(observer.call_ended, observed, error)
 
 
-async def _observed_apages(observed: Call, stream: AsyncIterator[T]) -> AsyncIterator[T]:
+async def _observed_apages(
+    observed: Call, stream: AsyncGenerator[T, None]
+) -> AsyncGenerator[T, None]:
     observers = _observers
     for observer in observers:
         _quietly(observer.call_started, observed)
@@ -248,8 +254,11 @@ async def _observed_apages(observed: Call, stream: AsyncIterator[T]) -> AsyncIte
         error = raised
         raise
     finally:
-        for observer in reversed(observers):
-            _quietly(observer.call_ended, observed, error)
+        try:
+            await stream.aclose()  # as aclosing() on the stream itself would
+        finally:
+            for observer in reversed(observers):
+                _quietly(observer.call_ended, observed, error)
 
 
 @contextlib.contextmanager

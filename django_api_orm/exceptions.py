@@ -8,7 +8,7 @@
      ├── NotSupportedError           the API (its dialect) cannot express this query
      ├── InvalidPrimaryKey           (also ValueError) a pk that cannot be one URL segment
      ├── UnsafeRequestError          (also ValueError) refused before sending: header injection,
-     │                               a pagination link to another origin or a link loop
+     │                               a pagination link to another origin
      ├── RequestError                no usable response arrived
      │    ├── APIConnectionError     connect refused/reset, DNS, the server dropped the connection
      │    ├── APITimeoutError        connect/read/write/pool timeout
@@ -20,11 +20,17 @@
      │    │    ├── PermissionDenied      403
      │    │    ├── NotFound              404
      │    │    ├── Conflict              409
+     │    │    │    └── ConflictError    412: the object changed since it was read (If-Match)
      │    │    └── RateLimited           429, with ``retry_after``
      │    └── ServerError            5xx, with ``retry_after``
      └── ResponseError               the body is not what was promised: not JSON, wrong shape,
           │                          or it does not match the model's schema
-          └── ResponseTooLarge       the body is larger than MAX_RESPONSE_BYTES
+          ├── ResponseTooLarge       the body is larger than MAX_RESPONSE_BYTES
+          ├── FilterIgnored          the API returned a row that does not match the query
+          │                          (it ignored a filter): nothing was written
+          └── PaginationError        the pages contradict themselves: a page repeats rows
+               │                     already read, a next link or cursor loops
+               └── TooManyPages      reading the query would take more than MAX_PAGES pages
 
 Every error that concerns a request carries ``method`` and ``url`` (secrets in the URL are
 redacted; headers, and so tokens, are never part of an error). Each model gets its own
@@ -46,18 +52,23 @@ __all__ = [
     "CircuitOpenError",
     "ClientError",
     "Conflict",
+    "ConflictError",
     "DoesNotExist",
+    "FilterIgnored",
+    "FilterIgnoredWarning",
     "HTTPStatusError",
     "InvalidPrimaryKey",
     "MultipleObjectsReturned",
     "NotFound",
     "NotSupportedError",
+    "PaginationError",
     "PermissionDenied",
     "RateLimited",
     "RequestError",
     "ResponseError",
     "ResponseTooLarge",
     "ServerError",
+    "TooManyPages",
     "UnsafeRequestError",
     "ValidationError",
 ]
@@ -169,6 +180,33 @@ class ResponseTooLarge(ResponseError):
     """The body exceeded the service's ``MAX_RESPONSE_BYTES`` (counted after decompression)."""
 
 
+class FilterIgnored(ResponseError):
+    """The API returned a row that fails one of the query's conditions: it ignored (or
+    misread) a filter. Raised before any write; ``lookup`` and ``pk`` name the evidence."""
+
+    def __init__(self, message: str, *, lookup: str = "", pk: Any = None, **options: Any):
+        super().__init__(message, **options)
+        self.lookup = lookup
+        self.pk = pk
+
+
+class FilterIgnoredWarning(RuntimeWarning):
+    """Rows that did not match the query were dropped (a service with ``VERIFY="drop"``)."""
+
+
+class PaginationError(ResponseError):
+    """The API's pages cannot be read as one consistent list: a page repeats every row
+    already read, or a next link/cursor loops. Raised instead of returning wrong rows."""
+
+
+class TooManyPages(PaginationError):
+    """Reading the query would take more than the service's ``MAX_PAGES`` requests."""
+
+    def __init__(self, message: str, *, limit: int = 0, **options: Any) -> None:
+        super().__init__(message, **options)
+        self.limit = limit
+
+
 class CircuitOpenError(RequestError):
     """The service's circuit breaker is open after repeated failures: the call failed fast,
     without a request. ``retry_after`` says when a probe request will be let through."""
@@ -206,6 +244,7 @@ class HTTPStatusError(_RequestInfo):
         self.headers = dict(headers or {})
         self.field_errors: dict[str, list[str]] = dict(field_errors or {})
         self.retry_after = retry_after
+        self.attempts = 1  # how many times the request was sent before this answer
 
 
 class ClientError(HTTPStatusError):
@@ -230,6 +269,11 @@ class NotFound(ClientError):
 
 class Conflict(ClientError):
     """409: the request conflicts with the resource's current state."""
+
+
+class ConflictError(Conflict):
+    """412 Precondition Failed: a write sent with ``If-Match`` found the object changed by
+    someone else since it was read. Re-read it (``refresh_from_api()``) and try again."""
 
 
 class RateLimited(ClientError):

@@ -14,13 +14,14 @@ run the same plan (see :mod:`django_api_orm._core.plans`).
 
 from __future__ import annotations
 
+import decimal
 import types
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import pydantic
 from django.apps import apps as django_apps
-from django.core.exceptions import AppRegistryNotReady, FieldError, ImproperlyConfigured
+from django.core.exceptions import FieldError, ImproperlyConfigured
 from pydantic import BaseModel
 
 from . import _observe, exceptions, signals
@@ -28,6 +29,7 @@ from ._async_safety import ensure_sync_allowed
 from ._core import objects
 from ._core.dialect import Dialect, QueryContext
 from ._core.messages import Emit, Plan
+from ._core.objects import Answer
 from ._core.plans import ServiceContext
 from ._core.query import FieldSpec
 from .registry import services
@@ -98,6 +100,9 @@ class ModelOptions:
         }
         self.field_names = tuple(self.fields)
         self.list_validator = pydantic.TypeAdapter(list[schema])  # type: ignore[valid-type]
+        # Decimal fields are read from JSON without a float detour (and no fast path, since
+        # pydantic's JSON parser reads numbers as floats first).
+        self.exact_numbers = _has_decimal(schema)
         self._fast_pages: dict[int, tuple[Dialect, FastPage | None]] = {}
         self.accepted_names = frozenset(self.fields) | {
             info.alias for info in schema.model_fields.values() if info.alias
@@ -110,6 +115,8 @@ class ModelOptions:
         # Optional allow-lists: the fields the API lets us filter and order by.
         self.filterable = _allow_list(model, "_filterable_fields", self.fields)
         self.orderable = _allow_list(model, "_orderable_fields", self.fields)
+        # Optional per-field lookups: {"author": ["exact", "in"]}; other filters are refused.
+        self.filter_lookups = _field_lookups(model, self.fields)
         # Set by register_models()/register_async_models(): an explicit client's service.
         self.bound_service: Service | None = None
 
@@ -132,11 +139,34 @@ class ModelOptions:
             filterable=self.filterable,
             orderable=self.orderable,
             fast_page=self._fast_page(service.context.dialect),
+            field_lookups=self.filter_lookups or self._configured_lookups(service),
+            exact_numbers=self.exact_numbers,
+            refused=frozenset(
+                (field, lookup)
+                for endpoint, field, lookup in service.context.ignored
+                if endpoint == self.endpoint
+            ),
         )
+
+    def _configured_lookups(self, service: Service) -> dict[str, frozenset[str]] | None:
+        configured = service.context.field_lookups.get(self.endpoint.strip("/"))
+        if configured is None:
+            return None
+        self._check_lookup_fields(configured, f"FIELD_LOOKUPS[{self.endpoint!r}]")
+        return dict(configured)
+
+    def _check_lookup_fields(self, declared: Mapping[str, Any], where: str) -> None:
+        unknown = sorted(set(declared) - set(self.fields) - {"pk"})
+        if unknown:
+            raise ImproperlyConfigured(
+                f"{self.object_name}: {where} names unknown fields {unknown}."
+            )
 
     def _fast_page(self, dialect: Dialect) -> FastPage | None:
         """A parser validating a whole envelope page straight from JSON bytes (2-3x faster
         than decoding to dicts and validating the rows), cached per dialect."""
+        if self.exact_numbers:
+            return None
         cached = self._fast_pages.get(id(dialect))
         if cached is not None and cached[0] is dialect:
             return cached[1]
@@ -156,7 +186,7 @@ class ModelOptions:
             )
 
 
-FastPage = Callable[[bytes], tuple[list[Any], int | None, str | None] | None]
+FastPage = Callable[[bytes], tuple[list[Any], int | None, str | int | None] | None]
 
 
 def _envelope_parser(
@@ -166,11 +196,11 @@ def _envelope_parser(
     if total:
         fields["total"] = (int | None, pydantic.Field(default=None, alias=total))
     if next_:
-        fields["next"] = (str | None, pydantic.Field(default=None, alias=next_))
+        fields["next"] = (str | int | None, pydantic.Field(default=None, alias=next_))
     envelope = pydantic.create_model(f"{schema.__name__}Page", **fields)
     validator = envelope.__pydantic_validator__
 
-    def parse(content: bytes) -> tuple[list[Any], int | None, str | None] | None:
+    def parse(content: bytes) -> tuple[list[Any], int | None, str | int | None] | None:
         try:
             page = validator.validate_json(content)
         except (pydantic.ValidationError, ValueError):
@@ -181,17 +211,57 @@ def _envelope_parser(
 
 
 def _app_label(module: str) -> str:
-    """The Django app that contains ``module`` (as Django labels models), else a best guess."""
-    try:
-        config = django_apps.get_containing_app_config(module)
-    except AppRegistryNotReady:
-        config = None
+    """The Django app that contains ``module`` (as Django labels models), else a best guess.
+
+    Before the app registry is ready (a model defined at import time of a settings module,
+    or in a script, FastAPI or aiohttp app with no Django settings at all) the registry is
+    not asked: asking would read ``settings.INSTALLED_APPS``, which raises
+    ImproperlyConfigured when no settings are configured.
+    """
+    config = django_apps.get_containing_app_config(module) if django_apps.apps_ready else None
     if config is not None:
         return config.label
     parts = module.split(".")
     if "models" in parts[1:]:
         return parts[parts.index("models", 1) - 1]
     return parts[-2] if len(parts) > 1 else ""
+
+
+def _has_decimal(annotation: Any, seen: frozenset[Any] = frozenset()) -> bool:
+    """Whether a schema (or annotation) holds a Decimal anywhere, nested models included."""
+    if annotation is decimal.Decimal:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation in seen:
+            return False
+        return any(
+            _has_decimal(info.annotation, seen | {annotation})
+            for info in annotation.model_fields.values()
+        )
+    return any(_has_decimal(arg, seen) for arg in getattr(annotation, "__args__", ()) or ())
+
+
+def _field_lookups(
+    model: type, fields: Mapping[str, FieldSpec]
+) -> dict[str, frozenset[str]] | None:
+    from ._core.query import LOOKUPS
+
+    declared = getattr(model, "_filter_lookups", None)
+    if declared is None:
+        return None
+    result: dict[str, frozenset[str]] = {}
+    for name, lookups in declared.items():
+        if name not in fields:
+            raise ImproperlyConfigured(
+                f"{model.__name__}._filter_lookups names unknown field {name!r}."
+            )
+        unknown = sorted(set(lookups) - LOOKUPS)
+        if unknown:
+            raise ImproperlyConfigured(
+                f"{model.__name__}._filter_lookups[{name!r}]: unknown lookups {unknown}."
+            )
+        result[name] = frozenset(lookups)
+    return result
 
 
 def _allow_list(model: type, attr: str, fields: Mapping[str, FieldSpec]) -> frozenset[str] | None:
@@ -232,6 +302,8 @@ class _FieldDescriptor:
     def __set__(self, instance: APIModel, value: Any) -> None:
         data = instance._data
         data.__pydantic_validator__.validate_assignment(data, self.name, value)
+        # save() sends only what changed (a list or dict changed in place is not seen).
+        instance.__dict__.setdefault("_changed", set()).add(self.name)
 
 
 class APIModelBase(type):
@@ -311,6 +383,7 @@ class APIModel(metaclass=APIModelBase):
     _pk_field: ClassVar[str] = "id"
     _filterable_fields: ClassVar[Sequence[str] | None] = None
     _orderable_fields: ClassVar[Sequence[str] | None] = None
+    _filter_lookups: ClassVar[Mapping[str, Sequence[str]] | None] = None
     _meta: ClassVar[ModelOptions]
     DoesNotExist: ClassVar[type[exceptions.DoesNotExist]]
     MultipleObjectsReturned: ClassVar[type[exceptions.MultipleObjectsReturned]]
@@ -458,31 +531,45 @@ class APIModel(metaclass=APIModelBase):
 
     # -- plans -------------------------------------------------------------------------------
 
-    def _body(self, fields: Any = None) -> dict[str, Any]:
+    def _body(self, fields: Any = None, *, pk_in_body: bool = True) -> dict[str, Any]:
+        """The JSON body: ``fields`` only (attribute names) or every field; the pk only when
+        it is set and ``pk_in_body``."""
+        meta = self._meta
         data = self._data.model_dump(mode="json", by_alias=True)
         if fields is not None:
-            data = {name: data[name] for name in fields}
-        elif self.pk is None:
-            data.pop(self._meta.pk_field, None)
+            data = {meta.fields[name].param: data[meta.fields[name].param] for name in fields}
+        if self.pk is None or not pk_in_body:
+            data.pop(meta.fields[meta.pk_field].param, None)
         return data
 
-    def _apply(self, data: Any, fields: Any = None) -> None:
+    def _apply(self, answer: Answer | None, fields: Any = None) -> None:
         """Take the server's representation; with ``fields``, only those (and the pk), so
         other unsaved changes survive ``save(update_fields=...)`` as in Django."""
         self._adding = False
-        if not isinstance(data, Mapping):
+        if answer is None:
             return
-        fresh = self._from_api(data, self._meta.endpoint)._data
+        self.__dict__["_etag"] = answer.etag
+        if answer.data is None:
+            self._saved(fields)
+            return
+        fresh = self._from_api(answer.data, self._meta.endpoint)._data
         if fields is not None:
             keep = set(self._meta.field_names) - set(fields) - {self._meta.pk_field}
             for name in keep:
                 fresh.__dict__[name] = self._data.__dict__[name]
         self._data = fresh
+        self._saved(fields)
+
+    def _saved(self, fields: Any) -> None:
+        changed = self.__dict__.get("_changed")
+        if changed:
+            changed.difference_update(self._meta.field_names if fields is None else fields)
 
     def _plan_save(self, ctx: ServiceContext, update_fields: Any = None) -> Plan[None]:
         meta = self._meta
         what = meta.object_name
         created = self._adding or self.pk is None
+        exact = meta.exact_numbers
         fields = None
         if update_fields is not None:
             if created:
@@ -493,20 +580,35 @@ class APIModel(metaclass=APIModelBase):
             meta.check_fields(fields, "save(update_fields=...)", ValueError)
             if not fields:
                 return  # like Django: an empty update_fields saves nothing, sends no signal
-        frozen = None if fields is None else frozenset(fields)
+        elif not created and ctx.save_method == "PATCH":
+            # Only what changed since it was read (possibly nothing: an empty PATCH still
+            # saves, as Django's save() always does, and reads the object back).
+            fields = [name for name in meta.field_names if name in self._changed_fields()]
+        frozen = None if update_fields is None else frozenset(fields or ())
         yield Emit(signals.pre_save, type(self), {"instance": self, "update_fields": frozen})
         if created:
-            data = yield from objects.create(ctx, meta.endpoint, self._body(), what)
+            answer = yield from objects.create(ctx, meta.endpoint, self._body(), what, exact=exact)
         else:
-            data = yield from objects.update(
-                ctx, meta.endpoint, self.pk, self._body(fields), what, partial=fields is not None
+            answer = yield from objects.update(
+                ctx,
+                meta.endpoint,
+                self.pk,
+                self._body(fields, pk_in_body=ctx.pk_in_body),
+                what,
+                partial=fields is not None,
+                etag=self.__dict__.get("_etag"),
+                exact=exact,
             )
-        self._apply(data, fields)
+        self._apply(answer, fields)
         yield Emit(
             signals.post_save,
             type(self),
             {"instance": self, "created": created, "update_fields": frozen},
         )
+
+    def _changed_fields(self) -> set[str]:
+        changed: set[str] = self.__dict__.get("_changed") or set()
+        return changed
 
     def _plan_delete(self, ctx: ServiceContext) -> Plan[tuple[int, dict[str, int]]]:
         if self.pk is None:
@@ -515,18 +617,22 @@ class APIModel(metaclass=APIModelBase):
                 f"{self._meta.pk_field} attribute is set to None."
             )
         yield Emit(signals.pre_delete, type(self), {"instance": self})
-        yield from objects.destroy(ctx, self._meta.endpoint, self.pk)
+        yield from objects.destroy(
+            ctx, self._meta.endpoint, self.pk, etag=self.__dict__.get("_etag")
+        )
         yield Emit(signals.post_delete, type(self), {"instance": self})
         self._data.__dict__[self._meta.pk_field] = None  # works for frozen schemas too
         return 1, {self._meta.label: 1}
 
     def _plan_refresh(self, ctx: ServiceContext) -> Plan[None]:
-        data = yield from objects.retrieve(
-            ctx, self._meta.endpoint, self.pk, self._meta.object_name
+        meta = self._meta
+        answer = yield from objects.retrieve(
+            ctx, meta.endpoint, self.pk, meta.object_name, exact=meta.exact_numbers
         )
-        if data is None:
-            raise self.DoesNotExist(f"{self._meta.object_name} matching query does not exist.")
-        self._apply(data)
+        if answer is None:
+            raise self.DoesNotExist(f"{meta.object_name} matching query does not exist.")
+        self.__dict__.pop("_changed", None)
+        self._apply(answer)
 
     def _run(self, twin: str, make: Callable[..., Plan[T]], *args: Any) -> T:
         ensure_sync_allowed(f"{type(self).__name__}.{twin[1:]}", twin)

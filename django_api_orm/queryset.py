@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from collections import namedtuple
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
+from contextlib import aclosing
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, cast
 from urllib.parse import urlencode
@@ -21,11 +22,14 @@ from django.db.models import Q
 from . import _observe, exceptions
 from ._async_safety import ensure_sync_allowed
 from ._core import objects as plans_objects
-from ._core import plans
+from ._core import walk
 from ._core.dialect import QueryContext
-from ._core.messages import Gather, Plan
-from ._core.plans import PageWalk, ServiceContext
+from ._core.flow import gather
+from ._core.messages import Plan
+from ._core.plans import ServiceContext
 from ._core.query import RemoteQuery, parse_lookup
+from ._core.verify import RowCheck
+from ._core.walk import PageWalker
 
 if TYPE_CHECKING:
     from .models import APIModel
@@ -76,6 +80,7 @@ class QuerySet(Generic[M]):
         self._flat = False
         self._named = False
         self._result_cache: list[Any] | None = None
+        self._trusted = False
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -179,6 +184,12 @@ class QuerySet(Generic[M]):
         """Add the API's own query parameters (e.g. ``search="dune"``), sent unchanged."""
         return self._chain(_query=self._query.with_params(params))
 
+    def trust_api(self) -> QuerySet[M]:
+        """Let ``update()``/``delete()`` write to rows the library cannot check against the
+        query: conditions sent with ``params()`` (a search, the API's own filters). Rows are
+        still checked against every condition the library can evaluate."""
+        return self._chain(_trusted=True)
+
     def values(self, *fields: str) -> QuerySet[Any]:
         """Rows as dicts of ``fields`` (all fields when none are named)."""
         self.model._meta.check_fields(fields, "values()")
@@ -207,15 +218,21 @@ class QuerySet(Generic[M]):
         return self._query
 
     def explain(self) -> str:
-        """The first request this queryset would send, without sending it."""
+        """The first request this queryset would send, without sending it; then the
+        conditions the rows cannot be checked against (``params()``), if any."""
         service = self._service()
-        walk = PageWalk(
+        walker = PageWalker(
             service.context, self.model._meta.endpoint, self._query, self._qctx(service)
         )
-        if walk.request is None:
+        request = walker.first_request
+        if request is None:
             return "(no request: the slice is empty)"
-        query = urlencode(list(walk.request.params))
-        return f"GET {service.settings.BASE_URL}{walk.request.url}" + (f"?{query}" if query else "")
+        query = urlencode(list(request.params))
+        explained = f"GET {service.settings.BASE_URL}{request.url}" + (f"?{query}" if query else "")
+        check = RowCheck.of(service.context, self._qctx(service), walker.endpoint, self._query)
+        if check.unchecked:
+            explained += f"\nnot checked against the rows: {', '.join(check.unchecked)}"
+        return explained
 
     # -- results -----------------------------------------------------------------------------
 
@@ -233,12 +250,38 @@ class QuerySet(Generic[M]):
             return [row_class(*row) for row in rows]
         return rows
 
-    def _build(self, rows: Iterable[Any]) -> list[Any]:
-        return self._shape(self.model._many_from_api(list(rows), self.model._meta.endpoint))
+    def _walker(
+        self,
+        ctx: ServiceContext,
+        qctx: QueryContext,
+        query: RemoteQuery | None = None,
+        *,
+        strict: bool = False,
+        page_size: int | None = None,
+        stream: bool = False,
+    ) -> PageWalker:
+        """The page walk of ``query`` (this queryset's by default), delivering objects built
+        from each page and checked against the query (see ``_core.verify``). ``strict``
+        raises on a row that does not match, whatever the service's VERIFY mode."""
+        query = self._query if query is None else query
+        endpoint = self.model._meta.endpoint
+        check = RowCheck.of(ctx, qctx, endpoint, query)
+        many_from_api, trusted = self.model._many_from_api, self._trusted
 
-    def _plan_fetch(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[list[Any]]:
-        rows = yield from plans.fetch_rows(ctx, self.model._meta.endpoint, self._query, qctx)
-        return self._build(rows)
+        def convert(rows: list[Any]) -> list[Any]:
+            objs = check.apply(
+                many_from_api(rows, endpoint), ctx.verify, strict=strict, trusted=trusted
+            )
+            return self._shape(objs)
+
+        return PageWalker(
+            ctx, endpoint, query, qctx, page_size=page_size, stream=stream, convert=convert
+        )
+
+    def _plan_fetch(
+        self, ctx: ServiceContext, qctx: QueryContext, *, strict: bool = False
+    ) -> Plan[list[Any]]:
+        return (yield from self._walker(ctx, qctx, strict=strict).walk())
 
     def _fetch_all(self) -> list[Any]:
         if self._result_cache is None:
@@ -254,7 +297,8 @@ class QuerySet(Generic[M]):
         return iter(self._fetch_all())
 
     async def __aiter__(self) -> AsyncIterator[Any]:
-        # Streams with read-ahead (see Service.apages); a full pass fills the cache.
+        # Streams with read-ahead (pages started ahead, see _core.walk); a full pass fills
+        # the cache.
         if self._result_cache is not None:
             for item in self._result_cache:
                 yield item
@@ -316,30 +360,37 @@ class QuerySet(Generic[M]):
         meta = self.model._meta
         pk = self._pk_value()
         if pk is not _NO_PK:
-            data = yield from plans_objects.retrieve(ctx, meta.endpoint, pk, meta.object_name)
-            if data is None:
+            answer = yield from plans_objects.retrieve(
+                ctx, meta.endpoint, pk, meta.object_name, exact=meta.exact_numbers
+            )
+            if answer is None or answer.data is None:
                 raise self.model.DoesNotExist(f"{meta.object_name} matching query does not exist.")
-            return self._shape([self.model._from_api(data, meta.endpoint)])[0]
-        rows, total = yield from plans.first_two(ctx, meta.endpoint, self._query, qctx)
-        if not rows:
+            obj = self.model._from_api(answer.data, meta.endpoint)
+            obj.__dict__["_etag"] = answer.etag
+            RowCheck.of(ctx, qctx, meta.endpoint, self._query).apply([obj], "raise", strict=True)
+            return self._shape([obj])[0]
+        walker = self._walker(ctx, qctx, self._query.sliced(0, 2), strict=True)
+        objs = yield from walker.walk()
+        if not objs:
             raise self.model.DoesNotExist(f"{meta.object_name} matching query does not exist.")
-        if total > 1 or len(rows) > 1:
+        total = max(len(objs), walker.total or 0)
+        if total > 1:
             raise self.model.MultipleObjectsReturned(
                 f"get() returned more than one {meta.object_name} -- it returned {total}!"
             )
-        return self._build(rows)[0]
+        return objs[0]
 
     def _plan_first(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[Any]:
-        rows = yield from plans.fetch_rows(
-            ctx, self.model._meta.endpoint, self._query.sliced(0, 1), qctx
-        )
-        return self._build(rows)[0] if rows else None
+        walker = self._walker(ctx, qctx, self._query.sliced(0, 1), strict=True)
+        objs = yield from walker.walk()
+        return objs[0] if objs else None
 
     def _plan_count(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[int]:
-        return (yield from plans.count(ctx, self.model._meta.endpoint, self._query, qctx))
+        return (yield from walk.count(ctx, self.model._meta.endpoint, self._query, qctx))
 
     def _plan_exists(self, ctx: ServiceContext, qctx: QueryContext) -> Plan[bool]:
-        return (yield from plans.exists(ctx, self.model._meta.endpoint, self._query, qctx))
+        walker = self._walker(ctx, qctx, self._query.sliced(0, 1), strict=True)
+        return bool((yield from walker.walk()))
 
     def _plan_create(self, ctx: ServiceContext, qctx: QueryContext, obj: M) -> Plan[M]:
         yield from obj._plan_save(ctx)
@@ -348,7 +399,7 @@ class QuerySet(Generic[M]):
     def _plan_bulk_create(
         self, ctx: ServiceContext, qctx: QueryContext, objs: list[M]
     ) -> Plan[list[M]]:
-        yield Gather([obj._plan_save(ctx) for obj in objs])
+        yield from gather((obj._plan_save(ctx) for obj in objs), ctx.max_concurrency)
         return objs
 
     def _plan_get_or_create(
@@ -406,24 +457,29 @@ class QuerySet(Generic[M]):
                 self.filter(**{f"{attr}__in": batch})._plan_fetch(ctx, qctx)
                 for batch in _batches(ids, ctx.dialect.format_scalar)
             ]
-            objs = list(itertools.chain.from_iterable((yield Gather(batches))))
+            found = yield from gather(batches, ctx.max_concurrency)
+            objs = list(itertools.chain.from_iterable(found))
         return {getattr(obj, attr): obj for obj in objs}
 
     def _plan_update(
         self, ctx: ServiceContext, qctx: QueryContext, values: dict[str, Any]
     ) -> Plan[int]:
-        objs = yield from self._as_models()._plan_fetch(ctx, qctx)
+        writing = self._as_models()
+        RowCheck.of(ctx, qctx, self.model._meta.endpoint, self._query).check_writable(self._trusted)
+        objs = _unique((yield from writing._plan_fetch(ctx, qctx, strict=True)))
         for obj in objs:
             for name, value in values.items():
                 setattr(obj, name, value)
-        yield Gather([obj._plan_save(ctx, list(values)) for obj in objs])
+        yield from gather((obj._plan_save(ctx, list(values)) for obj in objs), ctx.max_concurrency)
         return len(objs)
 
     def _plan_delete(
         self, ctx: ServiceContext, qctx: QueryContext
     ) -> Plan[tuple[int, dict[str, int]]]:
-        objs = yield from self._as_models()._plan_fetch(ctx, qctx)
-        yield Gather([obj._plan_delete(ctx) for obj in objs])
+        writing = self._as_models()
+        RowCheck.of(ctx, qctx, self.model._meta.endpoint, self._query).check_writable(self._trusted)
+        objs = _unique((yield from writing._plan_fetch(ctx, qctx, strict=True)))
+        yield from gather((obj._plan_delete(ctx) for obj in objs), ctx.max_concurrency)
         count = len(objs)
         return count, ({self.model._meta.label: count} if count else {})
 
@@ -588,9 +644,9 @@ class QuerySet(Generic[M]):
         """Stream the rows page by page (``chunk_size`` rows per request), without caching."""
         ensure_sync_allowed(f"{self.model.__name__}.objects.iterator", "aiterator")
         service = self._service()
-        pages = service.pages(self._walk(service, chunk_size))
-        for rows in _observe.pages(self.model, "iterator", service, pages):
-            yield from self._build(rows)
+        batches = service.stream(self._streaming(service, chunk_size))
+        for objs in _observe.pages(self.model, "iterator", service, batches):
+            yield from objs
 
     async def aiterator(self, chunk_size: int | None = None) -> AsyncIterator[Any]:
         """Async twin of :meth:`iterator`, fetching ahead (concurrently when the total is known)."""
@@ -599,19 +655,17 @@ class QuerySet(Generic[M]):
 
     async def _astream(self, chunk_size: int | None) -> AsyncIterator[Any]:
         service = self._service()
-        pages = service.apages(self._walk(service, chunk_size))
-        async for rows in _observe.apages(self.model, "aiterator", service, pages):
-            for item in self._build(rows):
-                yield item
+        batches = service.astream(self._streaming(service, chunk_size))
+        async with aclosing(_observe.apages(self.model, "aiterator", service, batches)) as pages:
+            async for objs in pages:
+                for item in objs:
+                    yield item
 
-    def _walk(self, service: Service, chunk_size: int | None) -> PageWalk:
-        return PageWalk(
-            service.context,
-            self.model._meta.endpoint,
-            self._query,
-            self._qctx(service),
-            page_size=chunk_size,
+    def _streaming(self, service: Service, chunk_size: int | None) -> Plan[list[Any]]:
+        walker = self._walker(
+            service.context, self._qctx(service), page_size=chunk_size, stream=True
         )
+        return walker.walk()
 
 
 # Templates must not call methods that write (Django's `alters_data` convention).
@@ -632,6 +686,11 @@ def _batches(ids: list[Any], fmt: Callable[[Any], str]) -> Generator[list[Any], 
         used += size
     if batch:
         yield batch
+
+
+def _unique(objs: list[M]) -> list[M]:
+    """One object per pk (a row an API listed twice is written once)."""
+    return list({obj.pk: obj for obj in objs}.values())
 
 
 class _NoPk:

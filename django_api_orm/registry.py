@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .settings import SETTING_NAME, ServiceSettings, load_services
@@ -37,8 +38,15 @@ class ServiceRegistry:
             return services[alias]
         except KeyError:
             known = ", ".join(repr(a) for a in services) or "none"
+            hint = (
+                ""
+                if django_settings.configured
+                else " Django settings are not configured: bind the model to an explicit "
+                "client with register_models() or register_async_models(), or call "
+                f"django.conf.settings.configure({SETTING_NAME}={{...}})."
+            )
             raise ImproperlyConfigured(
-                f"The service {alias!r} is not in {SETTING_NAME} (configured: {known})."
+                f"The service {alias!r} is not in {SETTING_NAME} (configured: {known}).{hint}"
             ) from None
 
     def __contains__(self, alias: object) -> bool:

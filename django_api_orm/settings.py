@@ -33,6 +33,7 @@ from pydantic import ValidationError as PydanticValidationError
 __all__ = ["SETTING_NAME", "ServiceSettings", "TimeoutSettings", "load_services"]
 
 SETTING_NAME = "API_ORM_SERVICES"
+FieldLookups = dict[str, dict[str, list[str]]]
 
 
 def _no_control_characters(value: str, what: str) -> str:
@@ -80,6 +81,11 @@ class ServiceSettings(BaseModel):
     MAX_CONNECTIONS: int = Field(default=100, ge=1)
     MAX_KEEPALIVE_CONNECTIONS: int = Field(default=20, ge=0)
     MAX_CONCURRENCY: int = Field(default=10, ge=1)
+    MAX_PAGES: int = Field(default=1000, ge=1)
+    VERIFY: Literal["raise", "drop", "off"] = "raise"
+    SAVE_METHOD: Literal["PATCH", "PUT"] = "PATCH"
+    PK_IN_BODY: bool = False
+    FIELD_LOOKUPS: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
     MAX_RESPONSE_BYTES: int = Field(default=10 * 1024 * 1024, ge=0)
     CIRCUIT_BREAKER_THRESHOLD: int = Field(default=5, ge=0)
     CIRCUIT_BREAKER_COOLDOWN: float = Field(default=30.0, ge=0)
@@ -116,6 +122,30 @@ class ServiceSettings(BaseModel):
                 f"must be one of {sorted(BUILTIN_DIALECTS)} or a dotted path to a Dialect class"
             )
         return value
+
+    @field_validator("FIELD_LOOKUPS")
+    @classmethod
+    def _field_lookups(
+        cls, value: dict[str, dict[str, list[str]]]
+    ) -> dict[str, dict[str, list[str]]]:
+        from ._core.query import LOOKUPS
+
+        for endpoint, fields in value.items():
+            for name, lookups in fields.items():
+                unknown = sorted(set(lookups) - LOOKUPS)
+                if unknown:
+                    raise ValueError(
+                        f"{endpoint!r}: {name!r}: unknown lookups {unknown}; known: "
+                        f"{sorted(LOOKUPS)}"
+                    )
+        return value
+
+    def field_lookups(self) -> dict[str, dict[str, frozenset[str]]]:
+        """FIELD_LOOKUPS keyed by endpoint without its slashes (``"books"``)."""
+        return {
+            endpoint.strip("/"): {name: frozenset(found) for name, found in fields.items()}
+            for endpoint, fields in self.FIELD_LOOKUPS.items()
+        }
 
     @field_validator("LOOKUPS")
     @classmethod
@@ -320,7 +350,13 @@ def collect_services(raw: Any) -> tuple[dict[str, ServiceSettings], list[str]]:
 
 
 def load_services() -> dict[str, ServiceSettings]:
-    """Read and validate ``settings.API_ORM_SERVICES``; raise ImproperlyConfigured if wrong."""
+    """Read and validate ``settings.API_ORM_SERVICES``; raise ImproperlyConfigured if wrong.
+
+    Without Django settings (a script, a FastAPI or aiohttp app using explicit clients) there
+    are no configured services, rather than an error on reading the setting.
+    """
+    if not django_settings.configured:
+        return {}
     services, problems = collect_services(getattr(django_settings, SETTING_NAME, None))
     if problems:
         raise ImproperlyConfigured("\n".join(problems))

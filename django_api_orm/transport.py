@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import os
 import ssl
@@ -18,8 +17,7 @@ import sys
 import threading
 import time
 import zlib
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -29,9 +27,22 @@ from django.utils.module_loading import import_string
 from . import exceptions, signals
 from ._body import ACCEPT_ENCODING, BodyTooLarge, CappedBody
 from ._core.breaker import CircuitBreaker
-from ._core.dialect import BUILTIN_DIALECTS, Dialect, Page
-from ._core.messages import Emit, Gather, Plan, Request, Response, Send, SendResult, Sleep
-from ._core.plans import PageWalk, ServiceContext, fetch_page
+from ._core.dialect import BUILTIN_DIALECTS, Dialect
+from ._core.messages import (
+    Await,
+    Cancel,
+    Effect,
+    Emit,
+    Plan,
+    Request,
+    Response,
+    Rows,
+    Send,
+    SendResult,
+    Sleep,
+    Start,
+)
+from ._core.plans import ServiceContext
 from ._core.retry import RetryPolicy
 from ._core.urls import redact_url
 from ._loops import PerLoop
@@ -117,6 +128,11 @@ def build_context(alias: str, settings: ServiceSettings) -> ServiceContext:
         dialect=dialect,
         retry=retry,
         max_concurrency=settings.MAX_CONCURRENCY,
+        max_pages=settings.MAX_PAGES,
+        verify=settings.VERIFY,
+        save_method=settings.SAVE_METHOD,
+        pk_in_body=settings.PK_IN_BODY,
+        field_lookups=settings.field_lookups(),
         breaker=CircuitBreaker(
             settings.CIRCUIT_BREAKER_THRESHOLD, settings.CIRCUIT_BREAKER_COOLDOWN, service=alias
         ),
@@ -249,115 +265,142 @@ class Service:
         self.close(final=final)
 
     # -- drivers ---------------------------------------------------------------------------
+    #
+    # One stepping function per colour (perform / aperform) carries out one effect; run,
+    # stream, arun and astream loop a plan through it. `observe` sees every send outcome
+    # (api_orm_check uses it to read status, latency and HTTP version).
 
-    def run(self, plan: Plan[T]) -> T:
-        """Carry out ``plan`` with the sync client, in order."""
+    def run(self, plan: Plan[T], *, observe: Observer | None = None) -> T:
+        """Carry out ``plan`` with the sync client and return its result."""
+        driving = self._drive(plan, observe)
+        try:
+            next(driving)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        driving.close()
+        raise RuntimeError("This plan streams rows: use Service.stream().")
+
+    def stream(self, plan: Plan[Any]) -> Iterator[list[Any]]:
+        """Carry out a streaming plan, yielding each batch of rows it hands out."""
+        yield from self._drive(plan, None)
+
+    def _drive(self, plan: Plan[T], observe: Observer | None) -> Generator[list[Any], None, T]:
         client = self.sync_client()
         value: Any = None
+        error: BaseException | None = None
         try:
             while True:
                 try:
-                    effect = plan.send(value)
+                    effect = plan.send(value) if error is None else plan.throw(error)
                 except StopIteration as stop:
                     result: T = stop.value
                     return result
-                if isinstance(effect, Send):
-                    value = self._send(client, effect.request)
-                elif isinstance(effect, Sleep):
-                    time.sleep(effect.seconds)
-                    value = None
-                elif isinstance(effect, Emit):
-                    effect.signal.send(sender=effect.sender, **effect.kwargs)
-                    value = None
-                else:
-                    value = [self.run(sub) for sub in effect.plans]
+                value = error = None
+                if isinstance(effect, Rows):
+                    yield effect.items
+                    continue
+                try:
+                    value = self.perform(effect, client, observe)
+                except Exception as caught:  # raised inside the plan, as `await` would
+                    error = caught
         finally:
             plan.close()
 
-    async def arun(self, plan: Plan[T]) -> T:
-        """Carry out ``plan`` with the running loop's async client; Gather runs concurrently."""
+    def perform(self, effect: Effect, client: httpx.Client, observe: Observer | None) -> Any:
+        """Carry out one effect in sync code (a started sub-plan runs when awaited)."""
+        if isinstance(effect, Send):
+            outcome = self._send(client, effect.request)
+            if observe is not None:
+                observe(outcome)
+            return outcome
+        if isinstance(effect, Sleep):
+            time.sleep(effect.seconds)
+        elif isinstance(effect, Emit):
+            effect.signal.send(sender=effect.sender, **effect.kwargs)
+        elif isinstance(effect, Start):
+            return effect.plan
+        elif isinstance(effect, Await):
+            return self.run(effect.handle, observe=observe)
+        elif isinstance(effect, Cancel):
+            effect.handle.close()
+        else:
+            raise TypeError(f"Unknown effect {effect!r}")
+        return None
+
+    async def arun(self, plan: Plan[T], *, observe: Observer | None = None) -> T:
+        """Carry out ``plan`` with the running loop's async client; started sub-plans run
+        concurrently."""
+        outcome: list[T] = []
+        async for _ in self._adrive(plan, observe, outcome):
+            raise RuntimeError("This plan streams rows: use Service.astream().")
+        return outcome[0]
+
+    def astream(self, plan: Plan[Any]) -> AsyncGenerator[list[Any], None]:
+        """Async twin of :meth:`stream`: pages started ahead keep coming while the caller
+        works on a batch."""
+        return self._adrive(plan, None, [])
+
+    async def _adrive(
+        self, plan: Plan[T], observe: Observer | None, outcome: list[T]
+    ) -> AsyncGenerator[list[Any], None]:
         client = self.async_client()
+        started: set[asyncio.Future[Any]] = set()
         value: Any = None
+        error: BaseException | None = None
         try:
             while True:
                 try:
-                    effect = plan.send(value)
+                    effect = plan.send(value) if error is None else plan.throw(error)
                 except StopIteration as stop:
-                    result: T = stop.value
-                    return result
-                if isinstance(effect, Send):
-                    value = await self._asend(client, effect.request)
-                elif isinstance(effect, Sleep):
-                    await asyncio.sleep(effect.seconds)
-                    value = None
-                elif isinstance(effect, Emit):
-                    await effect.signal.asend(sender=effect.sender, **effect.kwargs)
-                    value = None
-                else:
-                    value = await self._gather(effect)
+                    outcome.append(stop.value)
+                    return
+                value = error = None
+                if isinstance(effect, Rows):
+                    yield effect.items
+                    continue
+                try:
+                    value = await self.aperform(effect, client, observe, started)
+                except Exception as caught:
+                    error = caught
         finally:
             plan.close()
+            if started:
+                for task in started:
+                    task.cancel()
+                await asyncio.gather(*started, return_exceptions=True)
 
-    def pages(self, walk: PageWalk) -> Iterator[list[Any]]:
-        """The rows of ``walk``, one page at a time (memory stays at one page)."""
-        while walk.request is not None:
-            page = self.run(fetch_page(self.context, walk.request, walk.qctx))
-            yield walk.take(page)
-
-    async def apages(self, walk: PageWalk) -> AsyncIterator[list[Any]]:
-        """Async twin of :meth:`pages` that fetches ahead while the caller works.
-
-        The next page is already on its way while the caller handles this one; when the
-        first page tells the total, up to ``MAX_CONCURRENCY`` pages are in flight at once.
-        Pages still come out in order, and at most that many are held in memory.
-        """
-        ctx = self.context
-        if walk.request is None:
-            return
-        first = await self.arun(fetch_page(ctx, walk.request, walk.qctx))
-        rows = walk.take(first)
-        planned = iter(walk.plan_rest(first) or ())
-        ahead: deque[asyncio.Future[Page | None]] = deque()
-
-        def launch(request: Request) -> None:
-            ahead.append(asyncio.ensure_future(self.arun(fetch_page(ctx, request, walk.qctx))))
-
-        try:
-            for request in itertools.islice(planned, ctx.max_concurrency):
-                launch(request)
-            following = not ahead
-            if following and walk.request is not None:
-                launch(walk.request)
-            yield rows
-            while ahead:
-                page = await ahead.popleft()
-                rows = walk.take(page, follow=following)
-                upcoming = walk.request if following else next(planned, None)
-                if upcoming is not None:
-                    launch(upcoming)
-                yield rows
-        finally:
-            for task in ahead:
-                task.cancel()
-            if ahead:
-                await asyncio.gather(*ahead, return_exceptions=True)
-
-    async def _gather(self, effect: Gather) -> list[Any]:
-        limit = asyncio.Semaphore(self.context.max_concurrency)
-
-        async def bounded(sub: Plan[Any]) -> Any:
-            async with limit:
-                return await self.arun(sub)
-
-        # Not a TaskGroup: callers must see the library's own error, not an ExceptionGroup.
-        tasks = [asyncio.ensure_future(bounded(sub)) for sub in effect.plans]
-        try:
-            return list(await asyncio.gather(*tasks))
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
+    async def aperform(
+        self,
+        effect: Effect,
+        client: httpx.AsyncClient,
+        observe: Observer | None,
+        started: set[asyncio.Future[Any]],
+    ) -> Any:
+        """Carry out one effect in async code; ``started`` tracks the sub-plans in flight."""
+        if isinstance(effect, Send):
+            outcome = await self._asend(client, effect.request)
+            if observe is not None:
+                observe(outcome)
+            return outcome
+        if isinstance(effect, Sleep):
+            await asyncio.sleep(effect.seconds)
+        elif isinstance(effect, Emit):
+            await effect.signal.asend(sender=effect.sender, **effect.kwargs)
+        elif isinstance(effect, Start):
+            task = asyncio.ensure_future(self.arun(effect.plan, observe=observe))
+            started.add(task)
+            return task
+        elif isinstance(effect, Await):
+            started.discard(effect.handle)
+            return await effect.handle
+        elif isinstance(effect, Cancel):
+            started.discard(effect.handle)
+            effect.handle.cancel()
+            await asyncio.gather(effect.handle, return_exceptions=True)
+        else:
+            raise TypeError(f"Unknown effect {effect!r}")
+        return None
 
     def _send(self, client: httpx.Client, request: Request) -> SendResult:
         started = time.perf_counter()
@@ -498,6 +541,7 @@ class Service:
         return exceptions.RequestError(f"Request failed ({kind}: {error})", **options)
 
 
+Observer = Callable[[SendResult], None]
 Handler = Callable[[str, str, Mapping[str, str], bytes], tuple[int, Mapping[str, str], bytes]]
 
 

@@ -82,10 +82,15 @@ def main() -> int:
             running_stack(_config(Path(tmp))) as stack,
         ):
             _header(stack)
-            HttpTour(stack, report, TOKEN).run()
-            _books_report(stack, report)
-            setup_django(stack.bookshop_env)
-            LibraryTour(report).run()
+            tour = HttpTour(stack, report, TOKEN)
+            try:
+                tour.run()
+                _books_report(stack, report)
+                setup_django(stack.bookshop_env)
+                LibraryTour(report).run()
+                tour.outage()  # last: it stops the upstream
+            finally:
+                tour.close()
             if not report.ok:
                 _server_logs(stack)
     except ServerError as error:

@@ -28,6 +28,14 @@ class PlainBook(APIModel):
     _endpoint = "plain-books/"
 
 
+class NarrowBook(APIModel):
+    """The same rows from an endpoint that filters only ``author`` and ``year`` (exact) and
+    silently ignores any other lookup, as django-filter does for undeclared ones."""
+
+    _schema_class = BookSchema
+    _endpoint = "narrow-books/"
+
+
 class PrivateBook(APIModel):
     _schema_class = BookSchema
     _endpoint = "private/books/"

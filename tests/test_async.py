@@ -234,9 +234,10 @@ async def test_instance_asave_adelete_arefresh(upstream: Upstream) -> None:
     await book.asave(update_fields=["author"])
     assert [(r["method"], r["path"]) for r in upstream.requests()] == [
         ("POST", "/api/books/"),
-        ("PUT", "/api/books/26/"),
+        ("PATCH", "/api/books/26/"),
         ("PATCH", "/api/books/26/"),
     ]
+    assert body(upstream.requests()[1]) == {"year": 2002}
     assert body(upstream.requests()[-1]) == {"author": "Dee"}
     await Book.objects.filter(pk=26).aupdate(title="Remote")
     await book.arefresh_from_api()

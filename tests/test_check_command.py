@@ -13,9 +13,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
+from django_api_orm import APIModel
 from django_api_orm.management.commands.api_orm_check import Command
 from django_api_orm.testing import fake_service
 from tests.conftest import service_settings
+from tests.models import BookSchema
 from tests.upstream_fixture import Upstream
 
 
@@ -178,3 +180,44 @@ def test_breaker_state_is_shown(upstream: Upstream) -> None:
         assert rows(out)["default"][-1] == "closed"
         out, _, message = failing_check("--service", "dead")
         assert "Circuit open" in message or "dead" in message
+
+
+# -- --lookups: does the live API honour the declared lookups? -----------------------------------
+
+
+class ProbedBook(APIModel):
+    """narrow-books honours only author and year exact: the other declarations are wrong."""
+
+    _schema_class = BookSchema
+    _endpoint = "narrow-books/"
+    _filter_lookups = {
+        "author": ["exact", "startswith"],
+        "year": ["exact", "gte"],
+        "title": ["icontains"],
+    }
+
+
+def test_lookups_reports_the_ones_the_api_ignores(upstream: Upstream) -> None:
+    with override_settings(API_ORM_SERVICES={"default": service_settings(upstream)}):
+        out, _, error = failing_check("--lookups")
+    table = {
+        (cells[0], cells[1]): cells[3]
+        for line in out.splitlines()
+        if (cells := re.split(r"\s{2,}", line))[0] == "ProbedBook"
+    }
+    assert table == {
+        ("ProbedBook", "author__exact"): "honoured",
+        ("ProbedBook", "author__startswith"): "ignored",
+        ("ProbedBook", "title__icontains"): "ignored",
+        ("ProbedBook", "year__exact"): "honoured",
+        ("ProbedBook", "year__gte"): "ignored",
+    }
+    assert "ProbedBook.author__startswith" in error and "not honoured" in error
+    assert {e["method"] for e in upstream.requests()} == {"GET"}  # nothing written
+    print("\n".join(line for line in out.splitlines() if "Book" in line or "MODEL" in line))
+
+
+def test_lookups_without_declarations_says_how_to_declare(upstream: Upstream) -> None:
+    with override_settings(API_ORM_SERVICES={"other": service_settings(upstream)}):
+        out, _ = check("--lookups")
+    assert "No declared lookups to probe" in out

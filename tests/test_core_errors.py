@@ -126,6 +126,31 @@ def test_drf_detail_string_is_the_message_not_a_field() -> None:
     assert error.field_errors == {}
 
 
+def test_feathers_error_bodies_give_field_errors_not_envelope_keys() -> None:
+    ajv = {
+        "name": "BadRequest",
+        "message": "validation failed",
+        "code": 400,
+        "className": "bad-request",
+        "data": [
+            {"instancePath": "/title", "keyword": "type", "message": "must be string"},
+            {"instancePath": "/meta/pages", "keyword": "minimum", "message": "must be >= 1"},
+        ],
+    }
+    error = error_for(response(400, ajv))
+    assert isinstance(error, exc.ValidationError)
+    assert error.detail == "validation failed"
+    assert error.field_errors == {"title": ["must be string"], "meta.pages": ["must be >= 1"]}
+    older = {**ajv, "data": {}, "errors": {"year": {"message": "Year is required"}}}
+    assert error_for(response(400, older)).field_errors == {"year": ["Year is required"]}
+
+
+def test_problem_json_errors_as_an_object() -> None:
+    body = {"detail": "Invalid input.", "errors": {"title": ["This field is required."]}}
+    error = error_for(response(422, body))
+    assert error.field_errors == {"title": ["This field is required."]}
+
+
 def test_problem_json_errors_with_pointers() -> None:
     body = {
         "type": "https://example.net/validation-error",
@@ -141,7 +166,7 @@ def test_problem_json_errors_with_pointers() -> None:
     assert error.detail == "Your request is not valid."
     assert error.field_errors == {
         "age": ["must be a positive integer"],
-        "profile/color": ["must be 'green', 'red' or 'blue'"],
+        "profile.color": ["must be 'green', 'red' or 'blue'"],
     }
 
 
@@ -301,10 +326,14 @@ TREE = {
     exc.PermissionDenied: (exc.ClientError,),
     exc.NotFound: (exc.ClientError,),
     exc.Conflict: (exc.ClientError,),
+    exc.ConflictError: (exc.Conflict,),
     exc.RateLimited: (exc.ClientError,),
     exc.ServerError: (exc.HTTPStatusError,),
     exc.ResponseError: (exc.APIError,),
     exc.ResponseTooLarge: (exc.ResponseError,),
+    exc.PaginationError: (exc.ResponseError,),
+    exc.FilterIgnored: (exc.ResponseError,),
+    exc.TooManyPages: (exc.PaginationError,),
     exc.CircuitOpenError: (exc.RequestError,),
 }
 
@@ -323,7 +352,7 @@ def test_exception_tree_has_no_cross_links() -> None:
     assert not issubclass(exc.NotFound, django_exceptions.ObjectDoesNotExist)
     assert not issubclass(exc.ValidationError, django_exceptions.ValidationError)
     assert not issubclass(exc.PermissionDenied, django_exceptions.PermissionDenied)
-    assert set(exc.__all__) == {cls.__name__ for cls in TREE} | {"APIError"}
+    assert set(exc.__all__) == {cls.__name__ for cls in TREE} | {"APIError", "FilterIgnoredWarning"}
 
 
 def test_model_exceptions_subclass_the_library_ones() -> None:
@@ -422,7 +451,7 @@ def test_404_with_right_token_hides_it(default_with_token: Upstream) -> None:
         book.save()
     error = info.value
     assert error.status_code == 404
-    assert error.method == "PUT"
+    assert error.method == "PATCH"
     assert error.url == f"{upstream.url}/api/private/books/999/"
     assert_no_secret(error, "test-token")
     [entry] = upstream.requests()

@@ -179,3 +179,11 @@ def test_extraction_of_indented_and_async_blocks(tmp_path: Path) -> None:
         run_snippet(snippet, namespace)
     assert namespace["y"] == 2
     assert "not_run" not in namespace
+
+
+def test_readme_links_every_page() -> None:
+    """The README's documentation list names every page of docs/ (the site's home aside)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    pages = {p.name for p in (ROOT / "docs").glob("*.md")} - {"index.md"}
+    missing = sorted(page for page in pages if f"(docs/{page})" not in readme)
+    assert not missing, f"README.md does not link {missing}"

@@ -32,6 +32,8 @@ KEY_LINES = [
     "Books per author (async, concurrent counts):",
     "raised Book.DoesNotExist",
     "raised SynchronousOnlyOperation",
+    "200, its 5 assets from the bookshop itself",  # /api/docs without a CDN
+    "503 Retry-After: 5 'The upstream service is unavailable; try again later.'",
     "demo: OK, all",
 ]
 
@@ -68,6 +70,9 @@ def test_demo_drives_every_path_and_exits_0() -> None:
     assert "[FAIL]" not in output, output
     missing = [line for line in KEY_LINES if line not in output]
     assert not missing, f"missing from the demo's output: {missing}\n{output}"
+    # Messages are shown whole (wrapped), not cut off: the last one ends with its advice.
+    words = " ".join(output.split())
+    assert "or wrap the sync call in asgiref.sync.sync_to_async. 8. The books" in words, output
 
 
 TOOLBAR_SCRIPT = """

@@ -8,8 +8,10 @@ from typing import Any
 import pydantic
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
 
 from django_api_orm import APIModel, AsyncAPIModel, exceptions
+from tests.conftest import service_settings
 from tests.models import AsyncBook, Book, BookSchema, PlainBook, Tag
 from tests.upstream_fixture import Upstream
 
@@ -192,15 +194,36 @@ def test_save_takes_the_servers_representation(upstream: Upstream) -> None:
     assert book.pk == 26
 
 
-def test_save_existing_puts_every_field(upstream: Upstream) -> None:
+def test_save_existing_patches_only_what_changed(upstream: Upstream) -> None:
     book = fetch(upstream, 3)
     book.title = "Renamed"
     book.isbn = "isbn-x"
     book.save()
-    assert log(upstream) == [
-        ("PUT", "/api/books/3/", {**SEED_3, "title": "Renamed", "isbn": "isbn-x"}),
-    ]
+    assert log(upstream) == [("PATCH", "/api/books/3/", {"title": "Renamed", "isbn": "isbn-x"})]
     assert on_server(upstream, 3) == {**SEED_3, "title": "Renamed", "isbn": "isbn-x"}
+    book.save()  # nothing changed since: an empty PATCH, as Django's save() always saves
+    assert log(upstream)[-1] == ("PATCH", "/api/books/3/", {})
+
+
+def test_another_clients_change_to_another_field_survives_save(upstream: Upstream) -> None:
+    book = fetch(upstream, 3)
+    with override_settings(API_ORM_SERVICES={"default": service_settings(upstream)}):
+        other = Book.objects.get(pk=3)
+        other.year = 2024
+        other.save()
+    book.title = "Mine"
+    book.save()
+    assert on_server(upstream, 3) == {**SEED_3, "title": "Mine", "year": 2024}
+
+
+def test_save_method_put_sends_every_field(upstream: Upstream) -> None:
+    settings = service_settings(upstream, SAVE_METHOD="PUT", PK_IN_BODY=True)
+    with override_settings(API_ORM_SERVICES={"default": settings}):
+        book = Book.objects.get(pk=3)
+        upstream.clear_requests()
+        book.title = "Renamed"
+        book.save()
+    assert log(upstream) == [("PUT", "/api/books/3/", {**SEED_3, "title": "Renamed"})]
 
 
 def test_save_update_fields_patches_only_those_fields(upstream: Upstream) -> None:
@@ -217,7 +240,7 @@ def test_save_update_fields_accepts_pk(upstream: Upstream) -> None:
     book = fetch(upstream, 3)
     book.author = "Eve"
     book.save(update_fields=("author", "pk"))
-    assert log(upstream) == [("PATCH", "/api/books/3/", {"author": "Eve", "id": 3})]
+    assert log(upstream) == [("PATCH", "/api/books/3/", {"author": "Eve"})]  # PK_IN_BODY off
 
 
 def test_save_update_fields_keeps_other_unsaved_changes(upstream: Upstream) -> None:
@@ -258,7 +281,7 @@ def test_save_rejected_by_the_server(upstream: Upstream) -> None:
         book.save()
     assert info.value.status_code == 400
     assert list(info.value.field_errors) == ["title"]
-    assert info.value.method == "PUT"
+    assert info.value.method == "PATCH"
     assert on_server(upstream, 3) == SEED_3
 
 

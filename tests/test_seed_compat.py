@@ -183,7 +183,7 @@ async def test_updating(client: AsyncServiceClient, upstream: Upstream) -> None:
     user = await User.objects.get(id=1)
     user.title = "New Name"
     await user.save()
-    assert requests(upstream)[-1] == ("PUT", "/api/books/1/")
+    assert requests(upstream)[-1] == ("PATCH", "/api/books/1/")
     # Partial update
     user.author = "newemail@example.com"
     await user.save(update_fields=["author"])

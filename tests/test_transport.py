@@ -17,7 +17,8 @@ from django.test import override_settings
 
 from django_api_orm import AsyncServiceClient, ServiceClient
 from django_api_orm import exceptions as exc
-from django_api_orm._core.messages import Gather, Request, Response, Send, Sleep
+from django_api_orm._core.flow import gather
+from django_api_orm._core.messages import Request, Response, Send, Sleep
 from django_api_orm.registry import services
 from tests.conftest import service_settings
 from tests.models import Book, PrivateBook
@@ -256,7 +257,7 @@ def test_sync_driver_runs_gather_sub_plans_in_order(upstream: Upstream) -> None:
 
     def plan() -> Generator[Any, Any, list[str]]:
         yield Sleep(0)
-        results = yield Gather([sub("1"), sub("2"), sub("3")])
+        results = yield from gather([sub("1"), sub("2"), sub("3")], 10)
         return list(results)
 
     assert services["default"].run(plan()) == ["1=200", "2=200", "3=200"]
@@ -273,7 +274,7 @@ async def test_async_driver_returns_gather_results_in_order(upstream: Upstream) 
         return pk
 
     def plan() -> Generator[Any, Any, list[int]]:
-        return (yield Gather([sub(1), sub(2), sub(3)]))
+        return (yield from gather([sub(1), sub(2), sub(3)], 10))
 
     assert await services["default"].arun(plan()) == [1, 2, 3]
     paths = [e["path"] for e in upstream.requests()]

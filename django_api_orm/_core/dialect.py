@@ -63,15 +63,18 @@ def _dig(data: Any, path: str | None) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One list response: its rows, the total if the API told it, and the next page's URL.
+    """One list response: its rows, the total if the API told it, and where the next page is.
 
-    ``complete`` is True when the response holds every row (a bare, unpaginated list).
+    ``next_url`` is a link (or cursor URL) to follow; ``next_page`` a page number, for APIs
+    whose ``next`` is a number (json-server 1.0). ``complete`` is True when the response
+    holds every row (a bare, unpaginated list).
     """
 
     items: list[Any]
     total: int | None
     next_url: str | None
     complete: bool = False
+    next_page: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +87,21 @@ class QueryContext:
     pk: str
     filterable: frozenset[str] | None = None
     orderable: frozenset[str] | None = None
+    # Per-field lookups the API supports (the model's `_filter_lookups`, or FIELD_LOOKUPS).
+    field_lookups: Mapping[str, frozenset[str]] | None = None
+    # (field, lookup) pairs this API was caught ignoring: refused before any request.
+    refused: frozenset[tuple[str, str]] = frozenset()
+    # Read JSON numbers as Decimal (the schema has Decimal fields).
+    exact_numbers: bool = False
     # Optional fast path: JSON bytes -> (rows, total, next) in one validation, or None to
     # use the generic route (decode, then parse_page). Set by the model layer.
-    fast_page: Callable[[bytes], tuple[list[Any], int | None, str | None] | None] | None = None
+    fast_page: Callable[[bytes], tuple[list[Any], int | None, str | int | None] | None] | None = (
+        None
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class Dialect:
@@ -161,15 +176,15 @@ class Dialect:
     def where_params(self, where: Q, ctx: QueryContext) -> Params:
         """A conjunction of conditions as parameters; what cannot be said raises."""
         conditions: list[Condition] = []
-        for condition, negated in self._conjuncts(where, ctx, negated=False):
-            if ctx.filterable is not None and condition.field not in ctx.filterable:
-                self.unsupported(
-                    ctx,
-                    f"filtering on {condition.field!r} (not in _filterable_fields)",
-                )
+        for condition, negated in self.conjuncts(where, ctx):
+            self.check_supported(condition, ctx)
+            if condition.field == ctx.pk and condition.lookup == "isnull":
+                if condition.value != negated:
+                    raise EmptyResult  # like Django: pk=None matches nothing, sends nothing
+                continue  # pk__isnull=False holds for every row
             if negated:
                 condition = self.negate(condition, ctx)
-            if condition.lookup not in self.lookups or self.lookup_names.get(
+            if condition.lookup not in self.lookups | {"ne"} or self.lookup_names.get(
                 condition.lookup, condition.lookup
             ) in ("", None):
                 self.unsupported(ctx, f"the lookup {condition.field}__{condition.lookup}")
@@ -178,6 +193,29 @@ class Dialect:
         for condition in self.merge(conditions, ctx):
             params += self.condition_params(condition, ctx)
         return params
+
+    def check_supported(self, condition: Condition, ctx: QueryContext) -> None:
+        """Refuse, before any request, a lookup the model declares unsupported or the API
+        was caught ignoring."""
+        field, lookup = condition.field, condition.lookup
+        if field == ctx.pk and lookup == "isnull":
+            return
+        if ctx.filterable is not None and field not in ctx.filterable:
+            self.unsupported(ctx, f"filtering on {field!r} (not in _filterable_fields)")
+        if ctx.field_lookups is not None:
+            allowed = ctx.field_lookups.get(field)
+            if allowed is None or lookup not in allowed:
+                known = ", ".join(sorted(allowed or ())) or "none"
+                self.unsupported(
+                    ctx, f"the lookup {field}__{lookup} (declared for {field!r}: {known})"
+                )
+        if (field, lookup) in ctx.refused:
+            raise NotSupportedError(
+                f"{ctx.model} on service {ctx.service!r}: the API was caught ignoring "
+                f"{field}__{lookup} (it returned rows that do not match), so it is refused "
+                "for the rest of the process. Declare the field's lookups "
+                "(_filter_lookups / FIELD_LOOKUPS) to match what the API supports."
+            )
 
     def merge(self, conditions: list[Condition], ctx: QueryContext) -> list[Condition]:
         """One condition per (field, lookup): most APIs keep only one value of a repeated
@@ -298,11 +336,15 @@ class Dialect:
         items = _dig(data, self.items_key) if self.items_key else None
         if isinstance(data, dict) and isinstance(items, list):
             total = _dig(data, self.total_key)
-            next_url = _dig(data, self.next_key) or links.get("next")
+            following = _dig(data, self.next_key) if self.next_key else None
+            next_page = following if _is_int(following) else None
+            next_url = following if isinstance(following, str) and following else None
+            next_url = next_url or links.get("next")
             return Page(
                 items=items,
-                total=total if isinstance(total, int) else header_total,
-                next_url=urljoin(url, next_url) if isinstance(next_url, str) and next_url else None,
+                total=total if _is_int(total) else header_total,
+                next_url=urljoin(url, next_url) if next_url else None,
+                next_page=next_page,
             )
         raise ValueError(
             f"expected a JSON list or an object with a {self.items_key!r} list, got "
@@ -393,6 +435,8 @@ class Dialect:
                 return Condition(condition.field, self._INVERSES[condition.lookup], condition.value)
             if spec.is_bool and condition.lookup == "exact" and isinstance(condition.value, bool):
                 return Condition(condition.field, "exact", not condition.value)
+            if condition.lookup == "exact" and self.lookup_names.get("ne"):
+                return Condition(condition.field, "ne", condition.value)
         self.unsupported(ctx, f"exclude({condition.field}__{condition.lookup}=...)")
 
     def unsupported(self, ctx: QueryContext, what: str) -> NoReturn:
@@ -401,6 +445,11 @@ class Dialect:
             f"{ctx.model} on service {ctx.service!r}: the {self.name!r} dialect cannot express "
             f"{what}. Narrow the query, or use .params() for the API's own parameters."
         )
+
+    def conjuncts(self, where: Q, ctx: QueryContext) -> list[tuple[Condition, bool]]:
+        """The conditions ANDed by ``where``, each with whether it is negated; an OR the
+        query string cannot say raises NotSupportedError."""
+        return list(self._conjuncts(where, ctx, negated=False))
 
     def _conjuncts(
         self, where: Q, ctx: QueryContext, *, negated: bool

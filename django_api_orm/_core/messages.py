@@ -8,7 +8,18 @@ from typing import Any, TypeAlias, TypeVar
 
 from .. import exceptions
 
-__all__ = ["Emit", "Gather", "Plan", "Request", "Response", "Send", "Sleep"]
+__all__ = [
+    "Await",
+    "Cancel",
+    "Emit",
+    "Plan",
+    "Request",
+    "Response",
+    "Rows",
+    "Send",
+    "Sleep",
+    "Start",
+]
 
 T = TypeVar("T")
 
@@ -69,11 +80,37 @@ class Sleep:
 
 
 @dataclass(frozen=True, slots=True)
-class Gather:
-    """Effect: run sub-plans; the async driver runs them concurrently (bounded), the sync
-    driver in order. The driver answers the list of their results, in order."""
+class Start:
+    """Effect: begin running a sub-plan; the driver answers a handle for :class:`Await`.
 
-    plans: Sequence[Plan[Any]]
+    The async driver starts a task at once (so sub-plans run concurrently); the sync driver
+    runs the sub-plan when it is awaited. A sub-plan still unawaited when the plan that
+    started it ends is cancelled. Plans bound how many they start (see ``flow.Window``).
+    """
+
+    plan: Plan[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Await:
+    """Effect: the result of a started sub-plan; its exception is raised inside the plan."""
+
+    handle: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """Effect: abandon a started sub-plan whose result is no longer wanted."""
+
+    handle: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """Effect: hand a batch of rows to the caller streaming the plan (``iterator()``,
+    ``async for``); a plan run for its result never yields it. The driver answers None."""
+
+    items: list[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +123,7 @@ class Emit:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
 
 
-Effect: TypeAlias = Send | Sleep | Gather | Emit
+Effect: TypeAlias = Send | Sleep | Emit | Start | Await | Cancel | Rows
 # A response, or why none is usable: a transport failure (maybe retried) or a body refused
 # by the driver (too large, undecodable: never retried).
 SendResult: TypeAlias = Response | exceptions.RequestError | exceptions.ResponseError

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ _STATUS_ERRORS: dict[int, type[exceptions.HTTPStatusError]] = {
     403: exceptions.PermissionDenied,
     404: exceptions.NotFound,
     409: exceptions.Conflict,
+    412: exceptions.ConflictError,
     422: exceptions.ValidationError,
     429: exceptions.RateLimited,
 }
@@ -32,12 +34,18 @@ _MAX_MESSAGE = 300
 _PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
 
 
-def parse_json(response: Response, *, service: str = "") -> Any:
-    """The decoded JSON body, or :class:`ResponseError` naming what arrived instead."""
+def parse_json(response: Response, *, service: str = "", exact: bool = False) -> Any:
+    """The decoded JSON body, or :class:`ResponseError` naming what arrived instead.
+
+    ``exact`` reads JSON numbers with a fraction as ``Decimal`` (no float detour), for
+    schemas with ``Decimal`` fields: ``0.123456789012345678`` stays exactly that.
+    """
     content = response.content
     if not content or not content.strip():
         return None
     try:
+        if exact:
+            return json.loads(content, parse_float=Decimal)
         return from_json(content)  # pydantic-core's parser: faster than json.loads
     except ValueError:
         content_type = response.headers.get("content-type", "no content type")
@@ -104,6 +112,31 @@ def _snippet(content: bytes) -> str:
     return text + ("…" if len(content) > _MAX_MESSAGE else "")
 
 
+def _collect(source: Any, errors: dict[str, list[str]]) -> None:
+    """Field errors given as a list of objects (``pointer``/``instancePath``/``name``/
+    ``field`` with ``detail``/``message``/``reason``) or as ``{field: messages}``."""
+    if isinstance(source, dict):
+        for name, value in source.items():
+            if isinstance(value, dict):
+                value = value.get("message") or value.get("detail") or ""
+            texts = value if isinstance(value, list) else [value]
+            errors.setdefault(str(name), []).extend(str(text) for text in texts if text)
+        return
+    for item in source if isinstance(source, list) else []:
+        if isinstance(item, dict):
+            name = (
+                item.get("name")
+                or item.get("field")
+                or item.get("pointer")
+                or item.get("instancePath")
+                or item.get("path")
+                or ""
+            )
+            text = item.get("reason") or item.get("detail") or item.get("message") or ""
+            field = str(name).lstrip("#/").replace("/", ".") or "non_field_errors"
+            errors.setdefault(field, []).append(str(text))
+
+
 def _message_of(body: Any) -> str:
     if isinstance(body, str):
         return body[:_MAX_MESSAGE]
@@ -116,24 +149,31 @@ def _message_of(body: Any) -> str:
     return ""
 
 
+_FEATHERS_ENVELOPE = frozenset({"name", "message", "code", "className"})
+
+
 def _field_errors_of(body: Any) -> dict[str, list[str]]:
-    """Field errors from DRF (``{"f": ["msg"]}``), problem+json and pydantic/ninja shapes."""
+    """Field errors from DRF (``{"f": ["msg"]}``), problem+json, Feathers and
+    pydantic/ninja shapes; an envelope's own keys are never taken for fields."""
     if not isinstance(body, dict):
         return {}
     errors: dict[str, list[str]] = {}
-    # RFC 9457 problem details: "errors" [{"detail", "pointer"}] or "invalid-params".
-    for item in body.get("errors") or body.get("invalid-params") or []:
-        if isinstance(item, dict):
-            name = item.get("name") or item.get("field") or item.get("pointer") or ""
-            text = item.get("reason") or item.get("detail") or item.get("message") or ""
-            errors.setdefault(str(name).lstrip("#/") or "non_field_errors", []).append(str(text))
+    if body.keys() >= _FEATHERS_ENVELOPE:
+        # Feathers: {"name": "BadRequest", "message", "code", "className", "data", "errors"}
+        # with ajv's [{"instancePath": "/title", "message"}] or {"title": "message"}.
+        _collect(body.get("data"), errors)
+        _collect(body.get("errors"), errors)
+        return errors
+    # RFC 9457 problem details: "errors" [{"detail", "pointer"}] or {"field": [...]}, or
+    # "invalid-params" [{"name", "reason"}].
+    _collect(body.get("errors") or body.get("invalid-params"), errors)
     detail = body.get("detail")
     if isinstance(detail, list):  # pydantic / django-ninja: [{"loc": [...], "msg": ...}]
         for item in detail:
             if isinstance(item, dict) and "msg" in item:
                 loc = [str(p) for p in item.get("loc", []) if p not in ("body", "payload")]
                 errors.setdefault(".".join(loc) or "non_field_errors", []).append(item["msg"])
-    if errors:
+    if errors or "errors" in body:
         return errors
     for key, value in body.items():  # Django REST framework
         if isinstance(value, str) and (key in _PROBLEM_MEMBERS or key in _MESSAGE_KEYS):

@@ -101,7 +101,9 @@ def _attempts(
                 outcome.service = service
             raise outcome
         if outcome.status_code >= 400:
-            raise error_for(outcome, service=service)
+            error = error_for(outcome, service=service)
+            error.attempts = attempt + 1
+            raise error
         if 300 <= outcome.status_code < 400 and outcome.status_code != 304:
             location = redact_url(outcome.headers.get("location", "?"))
             raise exceptions.ResponseError(

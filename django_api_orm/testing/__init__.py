@@ -22,12 +22,13 @@ from types import TracebackType
 from typing import Any, TypeVar, cast
 
 from .counting import CapturedRequest, assert_num_requests, capture_requests
-from .fake import FakeRequest, FakeService
+from .fake import FakeRequest, FakeService, PageShape
 
 __all__ = [
     "CapturedRequest",
     "FakeRequest",
     "FakeService",
+    "PageShape",
     "assert_num_requests",
     "capture_requests",
     "fake_service",

@@ -5,9 +5,11 @@ lists with ``Link`` headers)."""
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CURSOR_PARAM",
     "Answer",
+    "PageShape",
     "answer",
     "invalid_body",
     "not_allowed",
@@ -28,6 +31,29 @@ Answer = tuple[int, dict[str, str], bytes]
 
 CURSOR_PARAM = "cursor"
 _JSON = {"content-type": "application/json"}
+
+
+@dataclass(frozen=True)
+class PageShape:
+    """How the fake paginates: DRF's shape by default, or another API's (or a faulty one's),
+    so tests can reproduce what real servers do.
+
+    * ``next``: ``"url"`` (a link, DRF), ``"number"`` (the next page's number, json-server
+      1.0) or ``"none"`` (no next at all, only a total: Feathers).
+    * ``total``: a total to claim instead of the real one (an API that lies).
+    * ``past_end``: a page number past the end answers ``"404"`` (DRF), the ``"last"`` page
+      again (json-server 1.0) or an ``"empty"`` page.
+    * ``repeat_cursor``: cursor pagination hands out a fresh cursor for the same rows, for
+      ever (a looping API).
+    """
+
+    next: Literal["url", "number", "none"] = "url"
+    total: int | None = None
+    past_end: Literal["404", "last", "empty"] = "404"
+    repeat_cursor: bool = False
+
+
+_NONCES = itertools.count(1)
 
 
 def answer(status: int, data: Any = None, headers: Mapping[str, str] | None = None) -> Answer:
@@ -84,12 +110,14 @@ def paginate(
     *,
     page_size: int,
     max_page_size: int,
+    shape: PageShape = PageShape(),
 ) -> Answer:
-    """The page of ``rows`` the query asks for, in the dialect's pagination style and envelope."""
+    """The page of ``rows`` the query asks for, in the dialect's pagination style and envelope
+    (and the ``shape`` of the API being imitated)."""
     style = dialect.pagination
     total: int | None = len(rows)
     previous: str | None = None
-    next_url: str | None = None
+    following: str | int | None = None
     if style == "none":
         return answer(200, rows)
     size_param = dialect.limit_param if style == "offset" else dialect.page_size_param
@@ -99,12 +127,18 @@ def paginate(
         number = query.get(dialect.page_param, str(dialect.first_page))
         index = (int(number) if number.lstrip("-").isdigit() else -1) - dialect.first_page
         pages = max(1, -(-len(rows) // size))
-        if not 0 <= index < pages:
+        if index < 0 or (index >= pages and shape.past_end == "404"):
             return not_found("Invalid page.")
+        if index >= pages:
+            index = pages - 1 if shape.past_end == "last" else index
         start = index * size
         if index + 1 < pages:
-            following = str(dialect.first_page + index + 1)
-            next_url = _with_params(url, **{dialect.page_param: following})
+            number_after = dialect.first_page + index + 1
+            following = (
+                number_after
+                if shape.next == "number"
+                else _with_params(url, **{dialect.page_param: str(number_after)})
+            )
         if index > 0:
             preceding = str(dialect.first_page + index - 1)
             previous = _with_params(url, **{dialect.page_param: preceding})
@@ -116,26 +150,32 @@ def paginate(
             back = {dialect.offset_param: str(max(0, start - size))}
         else:  # cursor: an opaque token that happens to hold an offset
             start = _decode_cursor(query.get(CURSOR_PARAM))
-            moved = {CURSOR_PARAM: _encode_cursor(start + size)}
+            after = start if shape.repeat_cursor else start + size
+            moved = {CURSOR_PARAM: _encode_cursor(after, fresh=shape.repeat_cursor)}
             back = {CURSOR_PARAM: _encode_cursor(max(0, start - size))}
             total = None
-        if start + size < len(rows):
-            next_url = _with_params(url, **moved)
+        if start + size < len(rows) or shape.repeat_cursor:
+            following = _with_params(url, **moved)
         if start > 0:
             previous = _with_params(url, **back)
+    if shape.next == "none":
+        following = previous = None
+    if shape.total is not None and total is not None:
+        total = shape.total
     items = rows[start : start + size]
-    return _envelope(items, total, next_url, previous, dialect)
+    return _envelope(items, total, following, previous, dialect)
 
 
 def _envelope(
     items: list[Row],
     total: int | None,
-    next_url: str | None,
+    next_url: str | int | None,
     previous: str | None,
     dialect: Dialect,
 ) -> Answer:
     if dialect.items_key is None:  # a bare list, paginated by headers
-        links = [f'<{u}>; rel="{r}"' for u, r in ((next_url, "next"), (previous, "prev")) if u]
+        pairs = ((next_url, "next"), (previous, "prev"))
+        links = [f'<{u}>; rel="{r}"' for u, r in pairs if isinstance(u, str)]
         headers = {"link": ", ".join(links)} if links else {}
         if total is not None:
             headers[(dialect.total_header or "X-Total-Count").lower()] = str(total)
@@ -151,14 +191,16 @@ def _envelope(
     return answer(200, data)
 
 
-def _encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o={offset}".encode()).decode()
+def _encode_cursor(offset: int, *, fresh: bool = False) -> str:
+    text = f"o={offset}" + (f";n={next(_NONCES)}" if fresh else "")
+    return base64.urlsafe_b64encode(text.encode()).decode()
 
 
 def _decode_cursor(token: str | None) -> int:
     if not token:
         return 0
     try:
-        return max(0, int(base64.urlsafe_b64decode(token.encode()).decode().removeprefix("o=")))
+        text = base64.urlsafe_b64decode(token.encode()).decode().partition(";")[0]
+        return max(0, int(text.removeprefix("o=")))
     except ValueError:
         return 0

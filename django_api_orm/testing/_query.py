@@ -2,8 +2,9 @@
 
 The query string is parsed back with the service's own dialect (``lookup_format``,
 ``lookup_names``, ``list_format``...), so whatever the client sends, the fake understands.
-Semantics follow Django on a real database: ``contains`` is case-sensitive, ``NULL`` never
-matches a comparison, NULLs sort first in ascending order (as SQLite and MySQL do).
+Semantics follow Django on a real database, with the lookups of the library's own row
+verification (:mod:`django_api_orm._core.evaluate`): ``contains`` is case-sensitive, ``NULL``
+never matches a comparison, NULLs sort first in ascending order (as SQLite and MySQL do).
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .._core.dialect import Dialect
+from .._core.evaluate import TESTS, temporal, text_of
 from .._core.query import LOOKUPS
 
 __all__ = ["BadQuery", "Filter", "order_rows", "parse_filters"]
 
 Row = dict[str, Any]
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -65,14 +66,18 @@ class Filter:
                     raise BadQuery(self.param, "Enter two values.")
                 low, high = wanted
                 return lambda row: (
-                    _compare(row.get(self.field), kind, low, _TESTS["gte"])
-                    and _compare(row.get(self.field), kind, high, _TESTS["lte"])
+                    _compare(row.get(self.field), kind, low, TESTS["gte"])
+                    and _compare(row.get(self.field), kind, high, TESTS["lte"])
                 )
-            return lambda row: any(_compare(row.get(self.field), kind, w, _eq) for w in wanted)
+            exact = TESTS["exact"]
+            return lambda row: any(_compare(row.get(self.field), kind, w, exact) for w in wanted)
         value = _coerce(kind, self.values[-1], self.param)
         if value is _IGNORE:
             return None
-        test = _TESTS[self.lookup]
+        if self.lookup == "ne":
+            exact = TESTS["exact"]
+            return lambda row: not _compare(row.get(self.field), kind, value, exact)
+        test = TESTS[self.lookup]
         return lambda row: _compare(row.get(self.field), kind, value, test)
 
 
@@ -93,6 +98,8 @@ def parse_filters(
     known = set(fields)
     key_re = _reverse(dialect.lookup_format, field="(?P<field>.+?)", lookup="(?P<lookup>.+)")
     by_name = {dialect.lookup_names.get(name, name): name for name in LOOKUPS}
+    if dialect.lookup_names.get("ne"):
+        by_name[dialect.lookup_names["ne"]] = "ne"
     grouped: dict[str, list[str]] = {}
     for key, value in params:
         grouped.setdefault(key, []).append(value)
@@ -183,17 +190,6 @@ def _coerce(kind: str, text: str, param: str) -> Any:
     return text
 
 
-def _temporal(value: Any) -> dt.date | None:
-    if not isinstance(value, str) or not _ISO_DATE.match(value):
-        return None
-    try:
-        if len(value) == 10:
-            return dt.date.fromisoformat(value)
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def _compare(raw: Any, kind: str, wanted: Any, test: Callable[[Any, Any], bool]) -> bool:
     if raw is None:
         return False
@@ -201,10 +197,10 @@ def _compare(raw: Any, kind: str, wanted: Any, test: Callable[[Any, Any], bool])
         return test(Decimal(str(raw)), wanted)
     if kind == "bool":
         return test(bool(raw), wanted)
-    left, right = _temporal(raw), _temporal(wanted)
+    left, right = temporal(raw), temporal(wanted)
     if _comparable(left, right):
         return test(left, right)
-    return test(_text(raw), wanted)
+    return test(text_of(raw), wanted)
 
 
 def _comparable(left: dt.date | None, right: dt.date | None) -> bool:
@@ -214,42 +210,6 @@ def _comparable(left: dt.date | None, right: dt.date | None) -> bool:
     if isinstance(left, dt.datetime) and isinstance(right, dt.datetime):
         return (left.tzinfo is None) == (right.tzinfo is None)
     return True
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _eq(a: Any, b: Any) -> bool:
-    return bool(a == b)
-
-
-def _str_test(op: Callable[[str, str], bool], fold: bool) -> Callable[[Any, Any], bool]:
-    def test(value: Any, wanted: Any) -> bool:
-        left, right = _text(value), _text(wanted)
-        if fold:
-            left, right = left.casefold(), right.casefold()
-        return op(left, right)
-
-    return test
-
-
-_TESTS: dict[str, Callable[[Any, Any], bool]] = {
-    "exact": _eq,
-    "iexact": _str_test(lambda a, b: a == b, True),
-    "gt": lambda a, b: bool(a > b),
-    "gte": lambda a, b: bool(a >= b),
-    "lt": lambda a, b: bool(a < b),
-    "lte": lambda a, b: bool(a <= b),
-    "contains": _str_test(lambda a, b: b in a, False),
-    "icontains": _str_test(lambda a, b: b in a, True),
-    "startswith": _str_test(str.startswith, False),
-    "istartswith": _str_test(str.startswith, True),
-    "endswith": _str_test(str.endswith, False),
-    "iendswith": _str_test(str.endswith, True),
-}
 
 
 # -- ordering ---------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from . import _install
 from ._answers import (
     CURSOR_PARAM,
     Answer,
+    PageShape,
     answer,
     invalid_body,
     not_allowed,
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from .._core.dialect import Dialect
     from ..transport import Service
 
-__all__ = ["FakeRequest", "FakeService"]
+__all__ = ["FakeRequest", "FakeService", "PageShape"]
 
 Row = dict[str, Any]
 
@@ -148,6 +149,7 @@ class FakeService:
     Created and changed rows are checked against the schema of the first model defined on
     their endpoint, answering 400 like DRF (``validate=False`` turns that off). Unordered lists
     come ordered by primary key; unknown query parameters are ignored, as django-filter does.
+    ``pages`` imitates other APIs' pagination, or faulty ones (see :class:`PageShape`).
     Every answered request is appended to :attr:`requests`.
     """
 
@@ -159,10 +161,12 @@ class FakeService:
         page_size: int = 10,
         max_page_size: int = 1000,
         validate: bool = True,
+        pages: PageShape | None = None,
     ) -> None:
         self.alias = alias
         self.page_size = page_size
         self.max_page_size = max_page_size
+        self.pages = pages or PageShape()
         self.validate = validate
         self.requests: list[FakeRequest] = []
         self._collections: dict[str, _Collection] = {}
@@ -408,7 +412,13 @@ class FakeService:
             return answer(400, error.errors)
         rows = order_rows(rows, query.get(dialect.ordering_param), fields, collection.pk)
         return paginate(
-            rows, url, query, dialect, page_size=self.page_size, max_page_size=self.max_page_size
+            rows,
+            url,
+            query,
+            dialect,
+            page_size=self.page_size,
+            max_page_size=self.max_page_size,
+            shape=self.pages,
         )
 
     # -- objects -------------------------------------------------------------------------

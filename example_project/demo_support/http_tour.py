@@ -22,6 +22,7 @@ _SUMMARY = re.compile(r'<p class="summary">([^<]*)</p>')
 _CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _STOCK = re.compile(r'<dd class="stock">([^<]*)</dd>')
 _NOTE = re.compile(r'<p class="note">([^<]*)</p>')
+_ASSET = re.compile(r'<(?:script|link)[^>]* (?:src|href)="([^"]+)"')
 
 
 def _join(items: list[str], limit: int = 3) -> str:
@@ -62,15 +63,20 @@ class HttpTour:
         )
 
     def run(self) -> None:
-        """All sections, in order."""
-        try:
-            self.upstream_section()
-            self.views_section()
-            self.api_section()
-            self.orders_section()
-        finally:
-            self.shop.close()
-            self.upstream.close()
+        """All sections but the outage, in order."""
+        self.upstream_section()
+        self.views_section()
+        self.api_section()
+        self.orders_section()
+
+    def outage(self) -> None:
+        """The last section: it stops the upstream."""
+        self.outage_section()
+
+    def close(self) -> None:
+        """Close the HTTP clients (again: harmless)."""
+        self.shop.close()
+        self.upstream.close()
 
     # -- the upstream itself ---------------------------------------------------------------
 
@@ -150,6 +156,7 @@ class HttpTour:
         step("POST /api/books", self._api_create)
         step("POST /api/books (same ISBN again)", self._api_create_duplicate)
         step("GET /api/stats", lambda: self._api_stats(41, 31))
+        step("GET /api/docs (Swagger UI, no CDN)", self._api_docs)
 
     def _api_list(self) -> str:
         response = self.shop.get("/api/books", params={"year_gte": 2010, "limit": 3})
@@ -197,6 +204,48 @@ class HttpTour:
         wanted = {"books": books, "in_stock": in_stock, "sold_out": books - in_stock}
         expect(stats == wanted, f"expected {wanted}, got {stats}")
         return f"200 {stats}"
+
+    def _api_docs(self) -> str:
+        response = self.shop.get("/api/docs")
+        _status(response, 200)
+        assets = _ASSET.findall(response.text)
+        expect(any(a.endswith("swagger-ui-bundle.js") for a in assets), f"no Swagger UI: {assets}")
+        remote = [a for a in assets if "//" in a]
+        expect(not remote, f"assets from elsewhere (blank offline): {remote}")
+        sizes = []
+        for asset in assets:
+            got = self.shop.get(asset)
+            _status(got, 200)
+            sizes.append(len(got.content))
+        return f"200, its {len(assets)} assets from the bookshop itself ({sum(sizes) // 1024} KiB)"
+
+    # -- the books API goes down -------------------------------------------------------------
+
+    def outage_section(self) -> None:
+        """The upstream stops: the middleware and the ninja handlers answer 503, not 500."""
+        self.report.section("8. The books API goes down (UpstreamErrorMiddleware, ninja handlers)")
+        step = self.report.step
+        step("stop the upstream", self._stop_upstream)
+        step("GET /books/12/ (sync view: the middleware)", lambda: self._unavailable("/books/12/"))
+        step("GET /api/books/12 (async ninja route: its handler)", self._route_fails)
+
+    def _stop_upstream(self) -> str:
+        self.stack.upstream.terminate()
+        self.stack.upstream.wait_stopped()
+        return f"nothing listens on {self.stack.api_url} any more"
+
+    def _unavailable(self, path: str) -> str:
+        response = self.shop.get(path)
+        _status(response, 503)
+        retry = response.headers.get("Retry-After")
+        expect(retry is not None, "no Retry-After header")
+        expect("Bearer" not in response.text, "the token leaked into the answer")
+        return f"503 Retry-After: {retry} {response.text.strip()!r} (after the retries)"
+
+    def _route_fails(self) -> str:
+        response = self.shop.get("/api/books/12")
+        expect(response.status_code in {502, 503}, f"expected 502 or 503: {response.text}")
+        return f"{response.status_code} {response.json()}"
 
     # -- orders and the post_save receiver --------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -225,5 +226,6 @@ class LibraryTour:
             Book.objects.count()
         except SynchronousOnlyOperation as error:
             expect("acount" in str(error), f"the message does not name acount(): {error}")
-            return f"raised SynchronousOnlyOperation: {str(error)[:90]}..."
+            # The whole message, wrapped: it ends with the advice (await ...acount()).
+            return "raised SynchronousOnlyOperation:\n" + textwrap.fill(str(error), width=88)
         raise AssertionError("a blocking call inside the event loop was allowed")

@@ -82,6 +82,7 @@ class Scenario:
 
 
 PRIVATE = "/api/private/books/"
+ROW = {"id": 1, "title": "Dune", "year": 1965}
 
 
 def books(**lookups: Any) -> Any:
@@ -149,9 +150,15 @@ SCENARIOS: dict[str, Scenario] = {
         [{"status": 200, "body": {"next": "http://127.0.0.1:9/x/?token=leak", "results": [{}]}}],
     ),
     "looping-next": Scenario(
-        exc.UnsafeRequestError,
+        exc.PaginationError,
         lambda: list(books()),
-        [{"status": 200, "body": {"next": "/api/private/books/?p=2", "results": [{}]}, "times": 3}],
+        [
+            {
+                "status": 200,
+                "body": {"next": "/api/private/books/?p=2", "results": [ROW]},
+                "times": 3,
+            }
+        ],
     ),
     "redirect-not-followed": Scenario(
         exc.ResponseError,

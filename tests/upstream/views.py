@@ -70,6 +70,14 @@ class BookViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
     ordering = ["id"]
 
 
+class NarrowBookViewSet(BookViewSet):
+    """``/api/narrow-books/``: declares only ``author`` and ``year`` exact filters, so
+    django-filter silently ignores every other lookup (as real APIs do)."""
+
+    filterset_class = None  # type: ignore[assignment]
+    filterset_fields = {"author": ["exact"], "year": ["exact"]}
+
+
 class PrivateBookViewSet(BookViewSet):
     """``/api/private/books/``: same as books but requires ``Bearer test-token``."""
 

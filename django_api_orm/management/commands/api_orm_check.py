@@ -1,5 +1,5 @@
-"""``manage.py api_orm_check [--service ALIAS ...]``: can each service be reached, and does it
-accept our credentials?
+"""``manage.py api_orm_check [--service ALIAS ...] [--lookups]``: can each service be reached,
+does it accept our credentials, and (``--lookups``) does it honour the declared lookups?
 
 Sends ``GET BASE_URL`` through the service's own client (its headers, token, timeouts and
 retries) and prints one row per service. Exits non-zero when a service cannot be reached,
@@ -11,20 +11,20 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ... import exceptions
-from ..._core.messages import Plan, Request, Response
+from ..._core.messages import Request, Response
 from ..._core.urls import redact_url
 from ...registry import services
 from ...transport import Service
-
-T = TypeVar("T")
+from ..lookup_probe import probe_lookups
 
 _HEADERS = ("SERVICE", "URL", "STATUS", "LATENCY", "HTTP", "AUTH", "BREAKER")
+_LOOKUP_HEADERS = ("MODEL", "LOOKUP", "VALUE", "RESULT", "DETAIL")
 
 
 @dataclass(frozen=True)
@@ -55,23 +55,6 @@ class Probe:
         )
 
 
-def _observed(plan: Plan[T], responses: list[Response]) -> Plan[T]:
-    """Run ``plan`` unchanged, keeping every Response the driver hands it."""
-    value: Any = None
-    try:
-        while True:
-            try:
-                effect = plan.send(value)
-            except StopIteration as stop:
-                result: T = stop.value
-                return result
-            value = yield effect
-            if isinstance(value, Response):
-                responses.append(value)
-    finally:
-        plan.close()
-
-
 def _auth(status: int | None, has_token: bool) -> str:
     if status == 401:
         return "rejected (401)"
@@ -97,7 +80,12 @@ def probe(service: Service) -> Probe:
     started = time.perf_counter()
     problem = ""
     try:
-        service.run(_observed(service.context.send(Request("GET", "")), responses))
+        service.run(
+            service.context.send(Request("GET", "")),
+            observe=lambda outcome: (
+                responses.append(outcome) if isinstance(outcome, Response) else None
+            ),
+        )
     except exceptions.HTTPStatusError as error:  # reachable; a 404 root is fine
         if error.status_code >= 500 or error.status_code in (401, 403):
             problem = str(error)
@@ -139,6 +127,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
+            "--lookups",
+            action="store_true",
+            help="Also probe each declared lookup (_filter_lookups / FIELD_LOOKUPS) against "
+            "the live API and report the ones it ignores. Sends GET requests only.",
+        )
+        parser.add_argument(
             "--service",
             action="append",
             dest="aliases",
@@ -162,6 +156,27 @@ class Command(BaseCommand):
         if failed:
             names = ", ".join(p.alias for p in failed)
             raise CommandError(f"{len(failed)} of {len(probes)} service(s) failed: {names}")
+        if options.get("lookups"):
+            self._check_lookups(chosen)
+
+    def _check_lookups(self, chosen: list[Service]) -> None:
+        results = [r for service in chosen for r in probe_lookups(service)]
+        if not results:
+            self.stdout.write(
+                "No declared lookups to probe: declare them with a model's _filter_lookups "
+                "or the service's FIELD_LOOKUPS."
+            )
+            return
+        self.stdout.write("")
+        lines = format_table([_LOOKUP_HEADERS, *(r.cells() for r in results)])
+        self.stdout.write(lines[0])
+        for line, result in zip(lines[1:], results, strict=True):
+            style = {"honoured": self.style.SUCCESS, "inconclusive": self.style.WARNING}
+            self.stdout.write(line, style.get(result.result, self.style.ERROR))
+        bad = [r for r in results if r.result in ("ignored", "error")]
+        if bad:
+            names = ", ".join(f"{r.model}.{r.lookup}" for r in bad)
+            raise CommandError(f"{len(bad)} declared lookup(s) not honoured: {names}")
 
     def _services(self, aliases: list[str]) -> list[Service]:
         try:

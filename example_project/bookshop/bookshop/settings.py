@@ -17,6 +17,10 @@ DEBUG = os.environ.get("DJANGO_DEBUG") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 
 INSTALLED_APPS = [
+    "django.contrib.staticfiles",
+    # django-ninja serves /api/docs (Swagger UI) from its own static files when it is an
+    # installed app, and from a CDN otherwise: a blank page offline.
+    "ninja",
     "django_api_orm",
     "catalog",
 ]
@@ -26,6 +30,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # An unreachable books API: 503 with Retry-After in the HTML views, not a 500.
+    "django_api_orm.middleware.UpstreamErrorMiddleware",
 ]
 
 ROOT_URLCONF = "bookshop.urls"
@@ -46,6 +52,8 @@ DATABASES = {
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Served by bookshop/urls.py (the example runs under uvicorn, with no web server in front).
+STATIC_URL = "static/"
 USE_TZ = True
 TIME_ZONE = "UTC"
 
@@ -64,9 +72,8 @@ API_ORM_SERVICES = {
 # (method, URL, status, attempts, time). Works for the async API's pages too (ASGI).
 DEBUG_TOOLBAR = DEBUG and importlib.util.find_spec("debug_toolbar") is not None
 if DEBUG_TOOLBAR:
-    INSTALLED_APPS += ["django.contrib.staticfiles", "debug_toolbar"]
+    INSTALLED_APPS += ["debug_toolbar"]  # staticfiles is already there
     MIDDLEWARE.insert(0, "debug_toolbar.middleware.DebugToolbarMiddleware")
-    STATIC_URL = "/static/"
     INTERNAL_IPS = ["127.0.0.1"]
     from debug_toolbar.settings import PANELS_DEFAULTS
 
