@@ -359,3 +359,28 @@ async def test_an_async_stream_left_early_ends_its_span(spans: Spans, upstream: 
     call = spans.only_call()
     assert call.name == "Book.objects.aiterator"
     assert call.status.status_code == StatusCode.UNSET
+
+
+async def test_call_names_are_the_methods_called(spans: Spans, upstream: Upstream) -> None:
+    from asgiref.sync import sync_to_async
+
+    await Book.objects.alast()
+    await Book.objects.filter(author="Ada").aall()
+    await Book.objects.aexists()
+
+    def sync_calls() -> None:
+        Book.objects.last()
+        list(Book.objects.filter(author="Ada"))
+        (book := Book.objects.get(pk=2)).refresh_from_api()
+        assert book.pk == 2
+
+    await sync_to_async(sync_calls)()
+    assert [span.name for span in spans.calls()] == [
+        "Book.objects.alast",
+        "Book.objects.aall",
+        "Book.objects.aexists",
+        "Book.objects.last",
+        "Book.objects.all",
+        "Book.objects.get",
+        "Book.refresh_from_api",
+    ]
