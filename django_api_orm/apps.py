@@ -6,6 +6,7 @@ import atexit
 from typing import Any
 
 from django.apps import AppConfig
+from django.conf import settings as django_settings
 from django.core.signals import setting_changed
 
 from .settings import SETTING_NAME
@@ -13,11 +14,18 @@ from .settings import SETTING_NAME
 __all__ = ["ApiOrmConfig"]
 
 
+OTEL_SETTING = "API_ORM_OPENTELEMETRY"
+
+
 def _reload_on_change(*, setting: str, **kwargs: Any) -> None:
     if setting == SETTING_NAME:
         from .registry import services
 
         services.reload()
+    elif setting == OTEL_SETTING:
+        from .otel import instrument_from_settings
+
+        instrument_from_settings()
 
 
 class ApiOrmConfig(AppConfig):
@@ -32,5 +40,9 @@ class ApiOrmConfig(AppConfig):
         from .registry import services
 
         services.validate()  # misconfiguration fails here, naming the alias and the key
+        if getattr(django_settings, OTEL_SETTING, False):
+            from .otel import instrument_from_settings  # ImportError names the extra
+
+            instrument_from_settings()
         setting_changed.connect(_reload_on_change, dispatch_uid="django_api_orm.reload")
         atexit.register(services.close_all)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import decimal
 import types
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import pydantic
@@ -24,7 +24,7 @@ from django.apps import apps as django_apps
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from pydantic import BaseModel
 
-from . import exceptions
+from . import _observe, exceptions
 from ._async_safety import ensure_sync_allowed
 from ._core import records
 from ._core.dialect import Dialect, QueryContext
@@ -107,6 +107,11 @@ class ModelOptions:
         self.accepted_names = frozenset(self.fields) | {
             info.alias for info in schema.model_fields.values() if info.alias
         }
+        # Keys of the instance as a mapping: field names, and wire aliases for pydantic.
+        self.item_names: dict[str, str] = {
+            info.alias: name for name, info in schema.model_fields.items() if info.alias
+        }
+        self.item_names.update((name, name) for name in self.fields)
         # Optional allow-lists: the fields the API lets us filter and order by.
         self.filterable = _allow_list(model, "_filterable_fields", self.fields)
         self.orderable = _allow_list(model, "_orderable_fields", self.fields)
@@ -473,6 +478,57 @@ class APIModel(metaclass=APIModelBase):
         """The fields as a dict (``mode="json"`` for JSON-ready values)."""
         return self._data.model_dump(mode=mode)
 
+    # -- a read-only mapping of the fields ---------------------------------------------------
+    # pydantic validates a model-typed value from an instance of that very class, a dict, or
+    # (lax mode) any collections.abc.Mapping; it reads attributes only when the *target*
+    # schema has from_attributes. Being a Mapping is what lets a response schema that is the
+    # model's own plain pydantic schema (django-ninja's `response=BookSchema`, FastAPI's
+    # response_model) take a Book. pydantic prefers a Mapping to attributes, so keys also
+    # reach the non-callable public attributes (pk, properties) that from_attributes schemas
+    # read; iteration lists the fields only.
+
+    def __getitem__(self, key: str) -> Any:
+        name = self._meta.item_names.get(key)
+        if name is not None:
+            return getattr(self._data, name)
+        if isinstance(key, str) and not key.startswith("_"):
+            value = getattr(self, key, _MISSING)
+            if value is not _MISSING and not callable(value):
+                return value
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``book["title"]``, or ``default`` when there is no such field or attribute."""
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self[key]  # type: ignore[index]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._meta.field_names)
+
+    def __len__(self) -> int:
+        return len(self._meta.field_names)
+
+    def keys(self) -> KeysView[str]:
+        """The field names (``dict(book)`` is a shallow ``to_dict()``)."""
+        return KeysView(self)
+
+    def values(self) -> ValuesView[Any]:
+        """The field values, in field order."""
+        return ValuesView(self)
+
+    def items(self) -> ItemsView[str, Any]:
+        """``(field name, value)`` pairs, in field order."""
+        return ItemsView(self)
+
     # -- plans -------------------------------------------------------------------------------
 
     def _body(self, fields: Any = None, *, pk_in_body: bool = True) -> dict[str, Any]:
@@ -525,11 +581,13 @@ class APIModel(metaclass=APIModelBase):
     def _run(self, twin: str, make: Callable[..., Plan[T]], *args: Any) -> T:
         ensure_sync_allowed(f"{type(self).__name__}.{twin[1:]}", twin)
         service = self._meta.get_service()
-        return service.run(make(service.context, *args))
+        with _observe.call(type(self), twin, service, instance=True):
+            return service.run(make(service.context, *args))
 
     async def _arun(self, make: Callable[..., Plan[T]], *args: Any) -> T:
         service = self._meta.get_service()
-        return await service.arun(make(service.context, *args))
+        with _observe.call(type(self), None, service, instance=True):
+            return await service.arun(make(service.context, *args))
 
     # -- Django's vocabulary, twice ------------------------------------------------------------
 
@@ -564,6 +622,12 @@ class APIModel(metaclass=APIModelBase):
     asave.alters_data = True  # type: ignore[attr-defined]
     delete.alters_data = True  # type: ignore[attr-defined]
     adelete.alters_data = True  # type: ignore[attr-defined]
+
+
+_MISSING: Any = object()
+# Registered, not inherited: APIModel's metaclass is not ABCMeta, and Mapping's mixin
+# methods (__eq__ by items) would change what equality means for models.
+Mapping.register(APIModel)
 
 
 class AsyncAPIModel(APIModel):

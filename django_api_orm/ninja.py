@@ -18,9 +18,11 @@ synchronously (which a remote queryset refuses inside the event loop). Setting
 ``NINJA_PAGINATION_CLASS = "django_api_orm.ninja.LimitOffsetPagination"`` makes a bare
 ``@paginate`` use them.
 
-Response schemas read model instances through attributes: a schema that subclasses
-``ninja.Schema``, or a pydantic model with ``model_config = ConfigDict(from_attributes=True)``,
-takes ``Book`` instances (and remote querysets, in sync routes) directly.
+Routes return model instances as they are, whatever the response schema: the model's own
+plain pydantic schema (``response=BookSchema``), a ``ninja.Schema``, ``list[...]`` of either,
+or a paginated response. A model instance is a read-only mapping of its fields, which pydantic
+validates into any schema; sync routes may also return a remote queryset (async routes
+evaluate it first: ``await queryset.aall()``, as Django querysets need there too).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import Any
 
 try:
     from ninja import NinjaAPI
+    from ninja import errors as ninja_errors
     from ninja import pagination as ninja_pagination
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(
@@ -43,11 +46,17 @@ from django.http import HttpRequest, HttpResponse
 from . import exceptions
 from .queryset import QuerySet
 
-__all__ = ["LimitOffsetPagination", "PageNumberPagination", "register_exception_handlers"]
+__all__ = [
+    "LimitOffsetPagination",
+    "PageNumberPagination",
+    "register_exception_handlers",
+    "upstream_errors",
+]
 
 logger = logging.getLogger("django_api_orm")
 
 _UNAVAILABLE = "The upstream service is unavailable; try again later."
+_UPSTREAM_INVALID = "upstream_invalid"
 
 
 # -- exception handlers -----------------------------------------------------------------------
@@ -58,8 +67,10 @@ def register_exception_handlers(api: NinjaAPI) -> None:
 
     - ``DoesNotExist`` (any ``Model.DoesNotExist``) and upstream 404s: 404 ``{"detail":
       "Not found."}``;
-    - ``ValidationError`` (the upstream rejected the data): 422 ``{"detail", "errors":
-      {field: [messages]}}``;
+    - ``ValidationError`` (the upstream rejected the data): 422 in ninja's own shape,
+      ``{"detail": [{"type": "upstream_invalid", "loc": ["upstream", field], "msg": ...}]}``
+      (through the API's handler of ``ninja.errors.ValidationError``, so a custom one
+      shapes both kinds of 422 alike);
     - ``NotSupportedError`` (the API cannot express the query): 400 ``{"detail": message}``;
     - ``AuthenticationError``/``PermissionDenied`` (our credentials) and ``ResponseError``
       (an unreadable answer): 502;
@@ -85,8 +96,7 @@ def register_exception_handlers(api: NinjaAPI) -> None:
         return respond(request, 404, {"detail": "Not found."}, exc)
 
     def invalid(request: HttpRequest, exc: exceptions.ValidationError) -> HttpResponse:
-        detail = exc.detail or "The data was rejected by the upstream service."
-        return respond(request, 422, {"detail": detail, "errors": exc.field_errors}, exc)
+        return api.on_exception(request, ninja_errors.ValidationError(upstream_errors(exc)))
 
     def unsupported(request: HttpRequest, exc: Exception) -> HttpResponse:
         return respond(request, 400, {"detail": str(exc)}, exc)
@@ -120,6 +130,25 @@ def register_exception_handlers(api: NinjaAPI) -> None:
     }
     for exc_class, handler in handlers.items():
         api.add_exception_handler(exc_class, handler)
+
+
+def upstream_errors(exc: exceptions.ValidationError) -> list[dict[str, Any]]:
+    """The upstream's rejection as pydantic/ninja error items: one per message.
+
+    ``loc`` starts with ``"upstream"`` (ninja's own start with ``"body"``, ``"query"``...)
+    followed by the field's path (``"author.name"`` → ``["upstream", "author", "name"]``);
+    messages not tied to a field have ``loc == ["upstream"]``.
+    """
+    items: list[dict[str, Any]] = []
+    for field, messages in exc.field_errors.items():
+        loc = ["upstream"]
+        if field and field != "non_field_errors":
+            loc += field.split(".")
+        items += [{"type": _UPSTREAM_INVALID, "loc": loc, "msg": str(m)} for m in messages]
+    if not items:
+        msg = exc.detail or "The data was rejected by the upstream service."
+        items.append({"type": _UPSTREAM_INVALID, "loc": ["upstream"], "msg": msg})
+    return items
 
 
 # -- pagination -------------------------------------------------------------------------------

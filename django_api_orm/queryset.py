@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from django.core.exceptions import FieldError
 from django.db.models import Q
 
+from . import _observe
 from ._async_safety import ensure_sync_allowed
 from ._core import objects, reads, writes
 from ._core.dialect import QueryContext
@@ -87,11 +88,13 @@ class QuerySet(Generic[M]):
     def _run(self, twin: str, make: Callable[..., Plan[T]], *args: Any) -> T:
         ensure_sync_allowed(f"{self.model.__name__}.objects.{twin[1:]}", twin)
         service = self._service()
-        return service.run(make(self, service.context, self._qctx(service), *args))
+        with _observe.call(self.model, twin, service):
+            return service.run(make(self, service.context, self._qctx(service), *args))
 
     async def _arun(self, make: Callable[..., Plan[T]], *args: Any) -> T:
         service = self._service()
-        return await service.arun(make(self, service.context, self._qctx(service), *args))
+        with _observe.call(self.model, None, service):
+            return await service.arun(make(self, service.context, self._qctx(service), *args))
 
     def _qctx(self, service: Service) -> QueryContext:
         return self.model._meta.query_context(service)
@@ -483,7 +486,7 @@ class QuerySet(Generic[M]):
         return await self._arun(writes.bulk_create, self._instances(objs))
 
     def _instances(self, objs: Iterable[M | dict[str, Any]]) -> list[M]:
-        return [obj if isinstance(obj, self.model) else self.model(**obj) for obj in objs]  # type: ignore[arg-type]
+        return [obj if isinstance(obj, self.model) else self.model(**obj) for obj in objs]
 
     def in_bulk(
         self, id_list: Iterable[Any] | None = None, *, field_name: str = "pk"
@@ -539,7 +542,8 @@ class QuerySet(Generic[M]):
         """Stream the rows page by page (``chunk_size`` rows per request), without caching."""
         ensure_sync_allowed(f"{self.model.__name__}.objects.iterator", "aiterator")
         service = self._service()
-        for objs in service.stream(self._streaming(service, chunk_size)):
+        batches = service.stream(self._streaming(service, chunk_size))
+        for objs in _observe.pages(self.model, "iterator", service, batches):
             yield from objs
 
     async def aiterator(self, chunk_size: int | None = None) -> AsyncIterator[Any]:
@@ -549,7 +553,8 @@ class QuerySet(Generic[M]):
 
     async def _astream(self, chunk_size: int | None) -> AsyncIterator[Any]:
         service = self._service()
-        async with aclosing(service.astream(self._streaming(service, chunk_size))) as pages:
+        batches = service.astream(self._streaming(service, chunk_size))
+        async with aclosing(_observe.apages(self.model, "aiterator", service, batches)) as pages:
             async for objs in pages:
                 for item in objs:
                     yield item

@@ -45,6 +45,33 @@ class NinjaBook(APIModel):
     _endpoint = "books/"
 
 
+class PkTitle(pydantic.BaseModel):
+    """A plain schema reading attributes: ``pk`` is a property of the model, not a field."""
+
+    model_config = pydantic.ConfigDict(from_attributes=True)
+
+    pk: int
+    title: str
+
+
+class WireSchema(pydantic.BaseModel):
+    """A schema whose field names differ from the wire names (pydantic aliases)."""
+
+    id: int | None = None
+    headline: str = pydantic.Field(alias="title")
+    published: int = pydantic.Field(alias="year")
+
+
+class WireBook(APIModel):
+    _schema_class = WireSchema
+    _endpoint = "books/"
+
+
+class BookWithNote(pydantic.BaseModel):
+    book: BookSchema
+    note: str
+
+
 class BookIn(Schema):
     title: str
     year: int
@@ -97,6 +124,61 @@ def get_book_sync(request: HttpRequest, book_id: int) -> Any:
 @api.post("/books", response={201: BookOut})
 async def create_book(request: HttpRequest, payload: BookIn) -> Any:
     return Status(201, await Book.objects.acreate(**payload.dict()))
+
+
+# -- the model's own plain pydantic schema -------------------------------------------------------
+
+
+@api.get("/plain/books/{book_id}", response=BookSchema)
+async def get_plain_book(request: HttpRequest, book_id: int) -> Any:
+    return await Book.objects.aget(pk=book_id)
+
+
+@api.get("/sync/plain/books/{book_id}", response=BookSchema)
+def get_plain_book_sync(request: HttpRequest, book_id: int) -> Any:
+    return Book.objects.get(pk=book_id)
+
+
+@api.get("/plain/books", response=list[BookSchema])
+async def list_plain_books(request: HttpRequest, author: str) -> Any:
+    return await Book.objects.filter(author=author).aall()
+
+
+@api.get("/sync/plain/books", response=list[BookSchema])
+def list_plain_books_sync(request: HttpRequest, author: str) -> Any:
+    return Book.objects.filter(author=author)
+
+
+@api.post("/plain/books", response={201: BookSchema})
+async def create_plain_book(request: HttpRequest, payload: BookIn) -> Any:
+    return Status(201, await Book.objects.acreate(**payload.dict()))
+
+
+@api.get("/pk-title/{book_id}", response=PkTitle)
+async def get_pk_title(request: HttpRequest, book_id: int) -> Any:
+    return await Book.objects.aget(pk=book_id)
+
+
+@api.get("/wire/books/{book_id}", response=WireSchema, by_alias=True)
+async def get_wire_book(request: HttpRequest, book_id: int) -> Any:
+    return await WireBook.objects.aget(pk=book_id)
+
+
+@api.get("/noted/books/{book_id}", response=BookWithNote)
+async def get_noted_book(request: HttpRequest, book_id: int) -> Any:
+    return {"book": await Book.objects.aget(pk=book_id), "note": "nested"}
+
+
+@api.get("/paged/plain/async", response=list[BookSchema])
+@paginate(PageNumberPagination, page_size=5)
+async def paged_plain_async(request: HttpRequest) -> Any:
+    return Book.objects.filter(author="Ada")
+
+
+@api.get("/paged/plain/sync", response=list[BookSchema])
+@paginate(ninja_pagination.LimitOffsetPagination)
+def paged_plain_sync(request: HttpRequest) -> Any:
+    return Book.objects.filter(author="Ada")
 
 
 # -- pagination ---------------------------------------------------------------------------------

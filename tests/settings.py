@@ -10,9 +10,19 @@ USE_TZ = True
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    "django.contrib.staticfiles",  # for django-debug-toolbar (tests/test_debug_toolbar.py)
+    "debug_toolbar",
     "django_api_orm",
     "tests.localapp",
 ]
+STATIC_URL = "/static/"
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
+# The toolbar's middleware is added by the tests that use it (override_settings).
+DEBUG_TOOLBAR_PANELS = ["django_api_orm.debug_toolbar.APIRequestsPanel"]
+DEBUG_TOOLBAR_CONFIG = {
+    "SHOW_TOOLBAR_CALLBACK": "tests.toolbar_views.show_toolbar",
+    "IS_RUNNING_TESTS": False,
+}
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 ROOT_URLCONF = "tests.urls"
 API_ORM_SERVICES = {

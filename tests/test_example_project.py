@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.upstream_fixture import Upstream
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO = REPO_ROOT / "example_project" / "demo.py"
 TIMEOUT = 120
@@ -71,3 +73,46 @@ def test_demo_drives_every_path_and_exits_0() -> None:
     # Messages are shown whole (wrapped), not cut off: the last one ends with its advice.
     words = " ".join(output.split())
     assert "or wrap the sync call in asgiref.sync.sync_to_async. 8. The books" in words, output
+
+
+TOOLBAR_SCRIPT = """
+import json, re
+import django
+from django.test import Client
+
+django.setup()
+client = Client(HTTP_HOST="127.0.0.1")  # REMOTE_ADDR 127.0.0.1 is in INTERNAL_IPS
+page = client.get("/books/", {"year_gte": "2000"})
+request_id = re.search(r'data-request-id="([0-9a-f]+)"', page.content.decode()).group(1)
+query = {"request_id": request_id, "panel_id": "APIRequestsPanel"}
+panel = client.get("/__debug__/render_panel/", query).json()
+print(json.dumps({"status": page.status_code, "panel": panel["content"]}))
+"""
+
+
+def test_debug_toolbar_panel_in_the_example_project(upstream: Upstream, tmp_path: Path) -> None:
+    """DJANGO_DEBUG=1: the bookshop shows the toolbar with the page's API requests."""
+    import json
+
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env.update(
+        DJANGO_SETTINGS_MODULE="bookshop.settings",
+        DJANGO_DEBUG="1",
+        BOOKS_API_URL=f"{upstream.url}/api/",
+        BOOKSHOP_DB=str(tmp_path / "db.sqlite3"),
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", TOOLBAR_SCRIPT],
+        cwd=REPO_ROOT / "example_project" / "bookshop",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["status"] == 200
+    panel = result["panel"]
+    assert panel.count('<tr class="djdt-api-request">') == 2  # the count, then the page
+    assert "Book.objects.count" in panel and "year__gte=2000" in panel

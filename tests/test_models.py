@@ -460,3 +460,78 @@ def test_write_methods_alter_data() -> None:
         for name in ("save", "asave", "delete", "adelete"):
             assert getattr(model, name).alters_data is True, (model, name)
     assert not getattr(Book.refresh_from_api, "alters_data", False)
+
+
+# -- instances are read-only mappings of their fields -------------------------------------------
+
+
+def _book() -> Book:
+    return Book._from_api({"id": 3, "title": "Book 03", "year": 1983, "author": "Cy"})
+
+
+def test_an_instance_is_a_read_only_mapping_of_its_fields() -> None:
+    from collections.abc import Mapping
+
+    book = _book()
+    assert isinstance(book, Mapping) and not isinstance(Book, Mapping)
+    assert dict(book) == book.to_dict()
+    assert list(book) == list(book.keys()) == ["id", "title", "year", "in_stock", "author", "isbn"]
+    assert list(book.values()) == [3, "Book 03", 1983, True, "Cy", None]
+    assert ("title", "Book 03") in book.items()
+    assert len(book) == 6 and bool(book)
+    assert book["title"] == book.get("title") == "Book 03"
+    assert "isbn" in book and "nope" not in book
+    assert book.get("nope", "default") == "default"
+    with pytest.raises(KeyError):
+        book["nope"]
+    with pytest.raises(TypeError):
+        book["title"] = "x"  # type: ignore[index]  # read-only
+
+
+def test_mapping_keys_reach_public_attributes_but_not_methods() -> None:
+    book = _book()
+    assert book["pk"] == 3 and "pk" in book  # what a from_attributes schema may read
+    for name in ("save", "to_dict", "_data", "objects", 3):
+        assert name not in book
+    assert book.get("save") is None
+
+
+def test_mapping_answers_wire_aliases() -> None:
+    class WireSchema(pydantic.BaseModel):
+        id: int | None = None
+        headline: str = pydantic.Field(alias="title")
+
+    class WireBook(APIModel):
+        _schema_class = WireSchema
+        _endpoint = "books/"
+
+    book = WireBook._from_api({"id": 1, "title": "Dune"})
+    assert book["headline"] == book["title"] == "Dune"
+    assert dict(book) == {"id": 1, "headline": "Dune"}
+    assert WireSchema.model_validate(book).headline == "Dune"
+
+
+def test_pydantic_validates_an_instance_into_its_own_and_other_schemas() -> None:
+    class TitleOnly(pydantic.BaseModel):
+        title: str
+
+    book = _book()
+    assert BookSchema.model_validate(book) == book._data
+    assert TitleOnly.model_validate(book).title == "Book 03"
+    assert pydantic.TypeAdapter(list[BookSchema]).validate_python([book])[0].id == 3
+    assert Book(**book).to_dict() == book.to_dict()  # ** unpacks the fields
+
+
+def test_a_field_named_like_a_mapping_method_stays_the_field() -> None:
+    class OrderSchema(pydantic.BaseModel):
+        id: int | None = None
+        items: list[str] = []
+
+    class Order(APIModel):
+        _schema_class = OrderSchema
+        _endpoint = "orders/"
+
+    order = Order._from_api({"id": 1, "items": ["a", "b"]})
+    assert order.items == ["a", "b"]  # the attribute is the field, as always
+    assert order["items"] == ["a", "b"] and order.get("id") == 1
+    assert OrderSchema.model_validate(order).items == ["a", "b"]

@@ -13,11 +13,13 @@ from django.core.exceptions import SynchronousOnlyOperation
 from django.test import AsyncClient, Client, override_settings
 from ninja.testing import TestAsyncClient, TestClient
 
+from django_api_orm.ninja import register_exception_handlers
 from tests.conftest import service_settings
 from tests.models import Book
 from tests.ninja_api import BookOut, api
 from tests.upstream_fixture import Upstream
 
+SEED_4 = {"title": "Book 04", "year": 1984, "in_stock": True, "author": "Eve", "isbn": "isbn-4"}
 SEED_7 = {
     "id": 7,
     "title": "Book 07",
@@ -62,6 +64,107 @@ async def test_model_instances_validate_against_response_schemas(
     assert response.json() == SEED_7
     [request] = upstream.requests()
     assert request["path"] == "/api/books/7/"
+
+
+# -- the model's own plain pydantic schema (no from_attributes) ---------------------------------
+
+
+@pytest.mark.parametrize("path", ["/plain/books/7", "/sync/plain/books/7"], ids=["async", "sync"])
+async def test_plain_schema_takes_the_model(
+    path: str, client: TestAsyncClient, sync_client: TestClient, upstream: Upstream
+) -> None:
+    if path.startswith("/sync/"):
+        response = await _sync(sync_client.get, path)
+    else:
+        response = await client.get(path)
+    assert (response.status_code, response.json()) == (200, SEED_7)
+    assert len(upstream.requests()) == 1
+
+
+async def test_plain_schema_list_from_a_list(client: TestAsyncClient, upstream: Upstream) -> None:
+    response = await client.get("/plain/books?author=Eve")
+    assert response.status_code == 200
+    assert [book["id"] for book in response.json()] == [4, 9, 14, 19, 24]
+    assert response.json()[0] == {**SEED_4, "id": 4}
+
+
+def test_plain_schema_list_from_a_queryset_in_sync_routes(
+    sync_client: TestClient, upstream: Upstream
+) -> None:
+    response = sync_client.get("/sync/plain/books?author=Eve")
+    assert response.status_code == 200
+    assert [book["id"] for book in response.json()] == [4, 9, 14, 19, 24]
+    assert len(upstream.requests()) == 1
+
+
+async def test_plain_schema_with_status(client: TestAsyncClient, upstream: Upstream) -> None:
+    response = await client.post("/plain/books", json={"title": "New", "year": 2024})
+    assert response.status_code == 201
+    assert response.json() == {
+        "id": 26,
+        "title": "New",
+        "year": 2024,
+        "in_stock": True,
+        "author": "",
+        "isbn": None,
+    }
+
+
+async def test_from_attributes_schema_still_reads_properties(
+    client: TestAsyncClient, upstream: Upstream
+) -> None:
+    # pydantic reads a Mapping rather than attributes: `pk` (a property) must still come.
+    response = await client.get("/pk-title/7")
+    assert response.json() == {"pk": 7, "title": "Book 07"}
+
+
+async def test_schema_with_aliases(client: TestAsyncClient, upstream: Upstream) -> None:
+    response = await client.get("/wire/books/7")
+    assert response.json() == {"id": 7, "title": "Book 07", "year": 1987}
+
+
+async def test_model_nested_in_a_returned_dict(client: TestAsyncClient, upstream: Upstream) -> None:
+    response = await client.get("/noted/books/7")
+    assert response.json() == {"book": SEED_7, "note": "nested"}
+
+
+async def test_plain_schema_paginated_async(client: TestAsyncClient, upstream: Upstream) -> None:
+    body = (await client.get("/paged/plain/async?page=1")).json()
+    assert body["count"] == 5
+    assert [book["id"] for book in body["items"]] == [5, 10, 15, 20, 25]
+    assert body["items"][0]["title"] == "Book 05"
+    assert len(upstream.requests()) == 2
+
+
+def test_plain_schema_paginated_sync_with_ninjas_class(
+    sync_client: TestClient, upstream: Upstream
+) -> None:
+    body = sync_client.get("/paged/plain/sync?limit=2&offset=1").json()
+    assert body["count"] == 5
+    assert [book["id"] for book in body["items"]] == [10, 15]
+    assert len(upstream.requests()) == 2
+
+
+async def test_async_route_returning_an_unevaluated_queryset_is_refused(
+    upstream: Upstream,
+) -> None:
+    # As with Django querysets: ninja validates synchronously, so an async route evaluates
+    # the queryset itself (`await queryset.aall()`). pydantic reports the refused iteration
+    # as "not a valid list"; nothing is sent.
+    import pydantic
+    from ninja import Router
+
+    from tests.models import BookSchema
+
+    router = Router()
+
+    @router.get("/books", response=list[BookSchema])
+    async def books(request: Any) -> Any:
+        return Book.objects.all()
+
+    with pytest.raises(pydantic.ValidationError, match="valid list"):
+        await TestAsyncClient(router).get("/books")
+    assert upstream.requests() == []
 
 
 async def _sync(call: Any, *args: Any) -> Any:
@@ -236,9 +339,68 @@ async def test_upstream_validation_error_is_422(
     response = await client.post("/errors/too-long")
     assert response.status_code == 422
     assert response.json() == {
-        "detail": "The data was rejected by the upstream service.",
-        "errors": {"title": ["Ensure this field has no more than 200 characters."]},
+        "detail": [
+            {
+                "type": "upstream_invalid",
+                "loc": ["upstream", "title"],
+                "msg": "Ensure this field has no more than 200 characters.",
+            }
+        ]
     }
+
+
+async def test_both_kinds_of_422_share_ninjas_shape(
+    client: TestAsyncClient, upstream: Upstream
+) -> None:
+    ours = (await client.post("/errors/too-long")).json()
+    ninjas = (await client.post("/books", json={"title": "No year"})).json()
+    assert set(ours) == set(ninjas) == {"detail"}
+    assert {"type", "loc", "msg"} <= set(ours["detail"][0]) & set(ninjas["detail"][0])
+    assert ninjas["detail"][0]["loc"][0] == "body"
+
+
+async def test_a_custom_validation_handler_shapes_upstream_errors_too(upstream: Upstream) -> None:
+    from ninja import NinjaAPI
+    from ninja.errors import ValidationError as NinjaValidationError
+
+    custom = NinjaAPI(urls_namespace="custom-422")
+    register_exception_handlers(custom)
+
+    @custom.exception_handler(NinjaValidationError)
+    def flat(request: Any, exc: NinjaValidationError) -> Any:
+        fields = [".".join(map(str, error["loc"][1:])) for error in exc.errors]
+        return custom.create_response(request, {"invalid": fields}, status=400)
+
+    @custom.post("/books")
+    async def create(request: Any) -> Any:
+        return (await Book.objects.acreate(title="x" * 300, year=2000)).to_dict()
+
+    response = await TestAsyncClient(custom).post("/books")
+    assert (response.status_code, response.json()) == (400, {"invalid": ["title"]})
+
+
+@pytest.mark.parametrize(
+    ("field_errors", "detail", "expected"),
+    [
+        ({"author.name": ["bad"]}, "", [(["upstream", "author", "name"], "bad")]),
+        ({"non_field_errors": ["clash"]}, "", [(["upstream"], "clash")]),
+        ({}, "Nope.", [(["upstream"], "Nope.")]),
+        ({}, "", [(["upstream"], "The data was rejected by the upstream service.")]),
+        ({"a": ["one", "two"]}, "", [(["upstream", "a"], "one"), (["upstream", "a"], "two")]),
+    ],
+)
+def test_upstream_errors_as_ninja_items(
+    field_errors: dict[str, list[str]], detail: str, expected: list[tuple[list[str], str]]
+) -> None:
+    from django_api_orm import exceptions
+    from django_api_orm.ninja import upstream_errors
+
+    exc = exceptions.ValidationError(
+        "HTTP 400", status_code=400, detail=detail, field_errors=field_errors
+    )
+    items = upstream_errors(exc)
+    assert [(item["loc"], item["msg"]) for item in items] == expected
+    assert {item["type"] for item in items} == {"upstream_invalid"}
 
 
 async def test_not_supported_is_400(client: TestAsyncClient, upstream: Upstream) -> None:

@@ -2,9 +2,11 @@
 
 Environment: ``BOOKS_API_URL`` and ``BOOKS_API_TOKEN`` (the remote books service),
 ``BOOKSHOP_DB`` (SQLite file for local models, default ``bookshop/db.sqlite3``),
-``DJANGO_DEBUG=1`` and ``API_ORM_LOG_LEVEL=DEBUG`` (log every remote request).
+``DJANGO_DEBUG=1`` (with django-debug-toolbar installed: the toolbar, and its panel of the
+page's API requests) and ``API_ORM_LOG_LEVEL=DEBUG`` (log every remote request).
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -65,6 +67,17 @@ API_ORM_SERVICES = {
         "TIMEOUT": 5,
     }
 }
+
+# django-debug-toolbar in DEBUG, with django-api-orm's panel: each page's outgoing requests
+# (method, URL, status, attempts, time). Works for the async API's pages too (ASGI).
+DEBUG_TOOLBAR = DEBUG and importlib.util.find_spec("debug_toolbar") is not None
+if DEBUG_TOOLBAR:
+    INSTALLED_APPS += ["debug_toolbar"]  # staticfiles is already there
+    MIDDLEWARE.insert(0, "debug_toolbar.middleware.DebugToolbarMiddleware")
+    INTERNAL_IPS = ["127.0.0.1"]
+    from debug_toolbar.settings import PANELS_DEFAULTS
+
+    DEBUG_TOOLBAR_PANELS = [*PANELS_DEFAULTS, "django_api_orm.debug_toolbar.APIRequestsPanel"]
 
 LOGGING = {
     "version": 1,

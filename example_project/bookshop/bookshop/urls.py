@@ -3,6 +3,7 @@
 import mimetypes
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import include, path, re_path
@@ -28,3 +29,8 @@ urlpatterns = [
     path("api/", api.urls),
     re_path(r"^static/(?P<path>.+)$", static_file),  # STATIC_URL
 ]
+
+if settings.DEBUG_TOOLBAR:  # DJANGO_DEBUG=1 with django-debug-toolbar installed
+    from debug_toolbar.toolbar import debug_toolbar_urls
+
+    urlpatterns += debug_toolbar_urls()
