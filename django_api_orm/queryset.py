@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, cast
 from urllib.parse import urlencode
 
 from django.core.exceptions import FieldError
-from django.db.models import Q
+from django.db.models import Count, Q
 
-from . import _observe
+from . import _observe, exceptions, expressions
 from ._async_safety import ensure_sync_allowed
 from ._core import objects, reads, writes
 from ._core.dialect import QueryContext
@@ -363,6 +363,12 @@ class QuerySet(Generic[M]):
         params.update(writes.resolve_callables(dict(defaults or {})))
         return self.model(**params)
 
+    def _computes(self, values: dict[str, Any]) -> bool:
+        return expressions.has_expressions(values)
+
+    def _computed(self, values: dict[str, Any], obj: Any) -> dict[str, Any]:
+        return {name: expressions.resolve(value, obj) for name, value in values.items()}
+
     def _pk_attr(self, field: str) -> str:
         return self.model._meta.pk_field if field == "pk" else field
 
@@ -536,7 +542,124 @@ class QuerySet(Generic[M]):
     def _for_write(self, action: str, fields: dict[str, Any]) -> None:
         if self._query.is_sliced:
             raise TypeError(f"Cannot {action} a query once a slice has been taken.")
-        self.model._meta.check_fields(fields, f"{action}()")
+        meta = self.model._meta
+        meta.check_fields(fields, f"{action}()")
+        for name, value in fields.items():
+            expressions.validate(value, meta.fields, f"{meta.object_name}.{action}({name}=...)")
+
+    def bulk_update(self, objs: Iterable[M], fields: Iterable[str]) -> int:
+        """PATCH ``fields`` of each object (one request each); returns how many."""
+        objs, names = self._for_bulk_update(objs, fields)
+        return self._run("abulk_update", writes.bulk_update, objs, names)
+
+    async def abulk_update(self, objs: Iterable[M], fields: Iterable[str]) -> int:
+        """Async twin of :meth:`bulk_update` (its PATCHes run concurrently, bounded)."""
+        objs, names = self._for_bulk_update(objs, fields)
+        return await self._arun(writes.bulk_update, objs, names)
+
+    def _for_bulk_update(
+        self, objs: Iterable[M], fields: Iterable[str]
+    ) -> tuple[list[M], list[str]]:
+        objs, names = list(objs), list(fields)
+        if not names:
+            raise ValueError("Field names must be given to bulk_update().")
+        self.model._meta.check_fields(names, "bulk_update()", ValueError)
+        if any(obj.pk is None for obj in objs):
+            raise ValueError("All bulk_update() objects must have a primary key set.")
+        return objs, names
+
+    def latest(self, *fields: str) -> M:
+        """The last object by ``fields`` (or the model's ``_get_latest_by``); DoesNotExist
+        when there is none."""
+        return self._latest_query(fields, reverse=True)._first_or_raise()
+
+    async def alatest(self, *fields: str) -> M:
+        """Async twin of :meth:`latest`."""
+        return await self._latest_query(fields, reverse=True)._afirst_or_raise()
+
+    def earliest(self, *fields: str) -> M:
+        """The first object by ``fields`` (or the model's ``_get_latest_by``)."""
+        return self._latest_query(fields, reverse=False)._first_or_raise()
+
+    async def aearliest(self, *fields: str) -> M:
+        """Async twin of :meth:`earliest`."""
+        return await self._latest_query(fields, reverse=False)._afirst_or_raise()
+
+    def _latest_query(self, fields: tuple[str, ...], *, reverse: bool) -> QuerySet[M]:
+        self._not_sliced("change the ordering of")
+        order = fields or tuple(getattr(self.model, "_get_latest_by", None) or ())
+        if isinstance(order, str):
+            order = (order,)
+        if not order:
+            raise ValueError(
+                "earliest() and latest() require either fields as positional arguments or "
+                "'_get_latest_by' on the model."
+            )
+        if reverse:
+            order = tuple(f[1:] if f.startswith("-") else f"-{f}" for f in order)
+        return cast(QuerySet[M], self.order_by(*order)[:1])
+
+    def _first_or_raise(self) -> M:
+        found = self.first()
+        if found is None:
+            raise self._does_not_exist()
+        return found
+
+    async def _afirst_or_raise(self) -> M:
+        found = await self.afirst()
+        if found is None:
+            raise self._does_not_exist()
+        return found
+
+    def contains(self, obj: M) -> bool:
+        """Whether ``obj`` is among the rows: one request asking for its pk."""
+        return self._for_contains(obj).exists()
+
+    async def acontains(self, obj: M) -> bool:
+        """Async twin of :meth:`contains`."""
+        return await self._for_contains(obj).aexists()
+
+    def _for_contains(self, obj: M) -> QuerySet[M]:
+        if not isinstance(obj, self.model):
+            raise TypeError(f"'obj' must be a {self.model.__name__} instance.")
+        if obj.pk is None:
+            raise ValueError("QuerySet.contains() cannot be used on unsaved objects.")
+        if self._result_cache is not None:
+            return self.filter(pk=obj.pk) if obj in self._result_cache else self.none()
+        return self.filter(pk=obj.pk)
+
+    def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, int]:
+        """``aggregate(Count("pk"))`` (or ``n=Count("id")``) from the API's total; other
+        aggregates need the rows: NotSupportedError."""
+        return {name: self.count() for name in self._count_names(args, kwargs)}
+
+    async def aaggregate(self, *args: Any, **kwargs: Any) -> dict[str, int]:
+        """Async twin of :meth:`aggregate`."""
+        names = self._count_names(args, kwargs)
+        total = await self.acount()
+        return {name: total for name in names}
+
+    def _count_names(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[str]:
+        meta = self.model._meta
+        named = [(None, a) for a in args] + list(kwargs.items())
+        names = []
+        for name, aggregate in named:
+            expressions_ = getattr(aggregate, "source_expressions", [None])
+            source = expressions_[0] if expressions_ else None
+            field = getattr(source, "name", None)
+            if (
+                not isinstance(aggregate, Count)
+                or getattr(aggregate, "distinct", False)
+                or aggregate.filter is not None
+                or field not in (*meta.fields, "pk", "*")
+            ):
+                raise exceptions.NotSupportedError(
+                    f"{meta.object_name}: only Count(field) can be read from the API (its "
+                    f"total); {aggregate!r} would need every row. Compute it from the rows "
+                    "(e.g. sum(b.price for b in qs)) if that is what you mean."
+                )
+            names.append(name or f"{field}__count")
+        return names
 
     def iterator(self, chunk_size: int | None = None) -> Iterator[Any]:
         """Stream the rows page by page (``chunk_size`` rows per request), without caching."""
@@ -566,8 +689,53 @@ class QuerySet(Generic[M]):
         return walker.walk()
 
 
+_UNSUPPORTED = {
+    "select_related": "relations between remote models are not declared yet; fetch the "
+    "related objects with in_bulk() on their model",
+    "prefetch_related": "relations between remote models are not declared yet; fetch the "
+    "related objects with in_bulk() on their model",
+    "annotate": "a REST API computes no per-row expressions; compute them from the rows",
+    "alias": "a REST API computes no per-row expressions; compute them from the rows",
+    "distinct": "a REST API lists each row once by its pk already",
+    "only": "the API sends whole rows, validated by the model's schema",
+    "defer": "the API sends whole rows, validated by the model's schema",
+    "select_for_update": "a REST API holds no row locks; writes send If-Match when the API "
+    "gives ETags",
+    "raw": "there is no SQL behind a remote model; use params() for the API's own parameters",
+    "extra": "there is no SQL behind a remote model; use params() for the API's own parameters",
+    "union": "combining two API listings would need every row of both",
+    "intersection": "combining two API listings would need every row of both",
+    "difference": "combining two API listings would need every row of both",
+    "dates": "the API has no date truncation; read the rows and truncate them",
+    "datetimes": "the API has no date truncation; read the rows and truncate them",
+}
+
+
+def _unsupported(name: str, why: str) -> Callable[..., Any]:
+    def method(self: QuerySet[Any], *args: Any, **kwargs: Any) -> Any:
+        raise exceptions.NotSupportedError(
+            f"{self.model.__name__}.objects.{name}() is not supported on a remote model: {why}."
+        )
+
+    method.__name__ = name
+    method.__doc__ = f"Not supported on remote models ({why}): raises NotSupportedError."
+    return method
+
+
+for _name, _why in _UNSUPPORTED.items():
+    setattr(QuerySet, _name, _unsupported(_name, _why))
+
+
 # Templates must not call methods that write (Django's `alters_data` convention).
-for _name in ("create", "get_or_create", "update_or_create", "bulk_create", "update", "delete"):
+for _name in (
+    "create",
+    "get_or_create",
+    "update_or_create",
+    "bulk_create",
+    "bulk_update",
+    "update",
+    "delete",
+):
     getattr(QuerySet, _name).alters_data = True
     getattr(QuerySet, "a" + _name).alters_data = True
 
@@ -624,6 +792,11 @@ class AsyncQuerySet(QuerySet[M]):
     update = QuerySet.aupdate  # type: ignore[assignment]
     delete = QuerySet.adelete  # type: ignore[assignment]
     iterator = QuerySet.aiterator  # type: ignore[assignment]
+    bulk_update = QuerySet.abulk_update  # type: ignore[assignment]
+    latest = QuerySet.alatest  # type: ignore[assignment]
+    earliest = QuerySet.aearliest  # type: ignore[assignment]
+    contains = QuerySet.acontains  # type: ignore[assignment]
+    aggregate = QuerySet.aaggregate  # type: ignore[assignment]
 
     def __await__(self) -> Generator[Any, None, list[Any]]:
         return self.aall().__await__()

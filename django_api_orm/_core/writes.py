@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import exceptions
+from . import objects
 from .dialect import QueryContext
 from .flow import gather
 from .messages import Plan
@@ -19,7 +20,15 @@ from .reads import fetch, get
 from .source import Record, Source
 from .verify import RowCheck
 
-__all__ = ["bulk_create", "create", "delete", "get_or_create", "update", "update_or_create"]
+__all__ = [
+    "bulk_create",
+    "bulk_update",
+    "create",
+    "delete",
+    "get_or_create",
+    "update",
+    "update_or_create",
+]
 
 
 def create(src: Source, ctx: ServiceContext, qctx: QueryContext, obj: Record) -> Plan[Any]:
@@ -79,12 +88,44 @@ def update_or_create(
 def update(
     src: Source, ctx: ServiceContext, qctx: QueryContext, values: dict[str, Any]
 ) -> Plan[int]:
-    """PATCH ``values`` onto every matching row, once each; returns how many."""
+    """PATCH ``values`` onto every matching row, once each; returns how many. Values
+    computed from the row (``F("views") + 1``) are read-modify-write per row."""
     objs = yield from _rows_to_write(src, ctx, qctx)
+    if src._computes(values):
+        plans = (_read_modify_write(src, ctx, qctx, obj.pk, values) for obj in objs)
+        return sum((yield from gather(plans, ctx.max_concurrency)))
     for obj in objs:
         for name, value in values.items():
             setattr(obj, name, value)
     yield from gather((obj._plan_save(ctx, list(values)) for obj in objs), ctx.max_concurrency)
+    return len(objs)
+
+
+def _read_modify_write(
+    src: Source, ctx: ServiceContext, qctx: QueryContext, pk: Any, values: dict[str, Any]
+) -> Plan[int]:
+    """Read the row afresh (its ETag too), compute, PATCH with ``If-Match``. A row gone or
+    no longer matching meanwhile is not written (as an SQL UPDATE would skip it)."""
+    answer = yield from objects.retrieve(
+        ctx, src.endpoint, pk, qctx.model, exact=qctx.exact_numbers
+    )
+    if answer is None or answer.data is None:
+        return 0
+    obj = src._from_answer(answer)
+    check = RowCheck.of(ctx, qctx, src.endpoint, src.query)
+    if not check.apply([obj], "drop", strict=False, trusted=True) and check.conditions:
+        return 0
+    for name, value in src._computed(values, obj).items():
+        setattr(obj, name, value)
+    yield from obj._plan_save(ctx, list(values))
+    return 1
+
+
+def bulk_update(
+    src: Source, ctx: ServiceContext, qctx: QueryContext, objs: list[Record], fields: list[str]
+) -> Plan[int]:
+    """PATCH ``fields`` of each object (concurrently in async, bounded)."""
+    yield from gather((obj._plan_save(ctx, fields) for obj in objs), ctx.max_concurrency)
     return len(objs)
 
 
