@@ -32,5 +32,9 @@ class ApiOrmConfig(AppConfig):
         from .registry import services
 
         services.validate()  # misconfiguration fails here, naming the alias and the key
+        # Import the drivers and read the CA store now, off any event loop: the first call
+        # (and the first aget's loop callback) then pays for neither.
+        for service in services.all():
+            service.warm()
         setting_changed.connect(_reload_on_change, dispatch_uid="django_api_orm.reload")
         atexit.register(services.close_all)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pydantic
 import pytest
 from django.apps import apps
@@ -90,8 +89,9 @@ def test_timeout_dict_reaches_the_http_client(upstream: Upstream) -> None:
     with override_settings(
         API_ORM_SERVICES={"default": service_settings(upstream, TIMEOUT=timeout)}
     ):
-        client = services["default"].sync_client()
-        assert client.timeout == httpx.Timeout(connect=1.5, read=2.5, write=3.5, pool=4.5)
+        phases = services["default"].wire.phases
+        assert (phases.connect, phases.read, phases.write, phases.pool) == (1.5, 2.5, 3.5, 4.5)
+        assert phases.total == 4.5  # the longest phase, unless "total" is given
 
 
 # -- collect_services: what is refused, and how it is said --------------------------------------
@@ -414,11 +414,11 @@ def test_check_w001_verify_ssl_off_outside_debug() -> None:
 
 def test_override_settings_moves_requests(upstream: Upstream) -> None:
     before = services["default"]
-    old_client = before.sync_client()
+    old_client = before.sync_driver()
     assert Tag.objects.get(pk="x").raw_path == "/api/tags/x/"
     moved = {"default": {"BASE_URL": f"{upstream.url}/api/tags/moved/", "RETRY_DELAY": 0}}
     with override_settings(API_ORM_SERVICES=moved):
-        assert old_client.is_closed  # the old service was closed on reload
+        assert old_client.closed  # the old service was closed on reload
         during = services["default"]
         assert during is not before
         tag = Tag.objects.get(pk="x")
