@@ -274,8 +274,9 @@ class ServiceSettings(BaseModel):
         """The ``Authorization`` header value, or None without a token."""
         if self.AUTH_TOKEN is None:
             return None
-        token = self.AUTH_TOKEN.get_secret_value()
-        return f"{self.AUTH_SCHEME} {token}" if self.AUTH_SCHEME else token
+        if self.AUTH_SCHEME:
+            return f"{self.AUTH_SCHEME} {self.AUTH_TOKEN.get_secret_value()}"
+        return self.AUTH_TOKEN.get_secret_value()
 
 
 # The package each driver needs, and the order "auto" tries them in (fastest first).

@@ -502,8 +502,8 @@ class Service:
         headers.append(("Host", host_header(url)))
         if request.headers:
             names = {name.lower() for name in request.headers}
-            if names & {name.lower() for name, _ in headers}:
-                headers[:] = [(k, v) for k, v in headers if k.lower() not in names]
+            if names & {pair[0].lower() for pair in headers}:
+                headers[:] = [pair for pair in headers if pair[0].lower() not in names]
             headers.extend(request.headers.items())
         body = None
         if request.json is not None:
@@ -538,11 +538,11 @@ class Service:
             received.status in (301, 302) and method == "POST"
         ):
             method, body = "GET", None
-            headers[:] = [(k, v) for k, v in headers if k.lower() not in _BODY_HEADERS]
+            headers[:] = [pair for pair in headers if pair[0].lower() not in _BODY_HEADERS]
         if target != origin_of(prepared.url):
             private = self.wire.private_names
-            headers[:] = [(k, v) for k, v in headers if k.lower() not in private]
-        headers[:] = [(k, v) for k, v in headers if k.lower() not in ("host", "cookie")]
+            headers[:] = [pair for pair in headers if pair[0].lower() not in private]
+        headers[:] = [pair for pair in headers if pair[0].lower() not in ("host", "cookie")]
         headers.append(("Host", host_header(url)))
         if self._cookies is not None:
             cookie = self._cookies.header_for(url)
@@ -676,10 +676,9 @@ class _Trail:
 def _scrub_error(error: exceptions.APIError, wire: Wire) -> None:
     """Mask the service's secrets wherever an error shows text."""
     for name in ("message", "detail"):
-        value = getattr(error, name, None)
-        if isinstance(value, str):
-            setattr(error, name, wire.scrub(value))
-    error.args = tuple(wire.scrub(a) if isinstance(a, str) else a for a in error.args)
+        if isinstance(getattr(error, name, None), str):
+            setattr(error, name, wire.scrub(getattr(error, name)))
+    error.args = tuple(map(wire.scrub_any, error.args))
 
 
 def _redact_urls(text: str) -> str:

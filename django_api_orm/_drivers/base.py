@@ -155,9 +155,12 @@ class BodySink(Protocol):
     def __call__(self, headers: Mapping[str, str]) -> CappedBody: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Wire:
-    """A service as the drivers see it: where, how long, how much, with which headers."""
+    """A service as the drivers see it: where, how long, how much, with which headers.
+
+    Its ``repr`` names the base URL only: a frame local holding it shows no secret.
+    """
 
     base_url: str
     headers: Masked  # sent on every request (auth and HEADERS included)
@@ -173,6 +176,20 @@ class Wire:
     max_keepalive: int
     cookies: bool
 
+    def __post_init__(self) -> None:
+        # Compiled once: masking then never holds a secret in a plain str local.
+        text = re.compile("|".join(map(re.escape, self.secrets))) if self.secrets else None
+        raw = (
+            re.compile(b"|".join(re.escape(s.encode("latin-1", "replace")) for s in self.secrets))
+            if self.secrets
+            else None
+        )
+        object.__setattr__(self, "_text", text)
+        object.__setattr__(self, "_raw", raw)
+
+    def __repr__(self) -> str:
+        return f"<Wire {self.base_url}>"
+
     def open_body(self, headers: Mapping[str, str]) -> CappedBody:
         """The capped reader of a body with these response headers (or BodyTooLarge)."""
         cap = self.max_body or sys.maxsize
@@ -183,18 +200,17 @@ class Wire:
 
     def scrub(self, text: str) -> str:
         """``text`` with every configured secret replaced by ``***``."""
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, "***")
-        return text
+        pattern: re.Pattern[str] | None = self._text  # type: ignore[attr-defined]
+        return text if pattern is None else pattern.sub("***", text)
+
+    def scrub_any(self, value: Any) -> Any:
+        """:meth:`scrub` for a ``str``; anything else as it is."""
+        return self.scrub(value) if isinstance(value, str) else value
 
     def scrub_bytes(self, data: bytes) -> bytes:
         """:meth:`scrub` for a body."""
-        for secret in self.secrets:
-            raw = secret.encode("latin-1", "replace")
-            if raw in data:
-                data = data.replace(raw, b"***")
-        return data
+        pattern: re.Pattern[bytes] | None = self._raw  # type: ignore[attr-defined]
+        return data if pattern is None else pattern.sub(b"***", data)
 
 
 def wire_headers(
