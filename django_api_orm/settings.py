@@ -286,7 +286,7 @@ _DRIVER_PACKAGES = {
     "httpx": "httpcore",
     "aiohttp": "aiohttp",
 }
-SYNC_DRIVER_ORDER = ("httpx2", "httpx")
+SYNC_DRIVER_ORDER = ("pycurl", "httpx2", "httpx")
 ASYNC_DRIVER_ORDER = ("aiohttp", "httpx2", "httpx")
 
 

@@ -354,7 +354,7 @@ async def test_explicit_async_client_is_final_after_close(upstream: Upstream) ->
 
 
 def test_http2_setting_builds_h2_capable_clients(upstream: Upstream) -> None:
-    raw = service_settings(upstream, HTTP2=True)
+    raw = service_settings(upstream, HTTP2=True, SYNC_TRANSPORT="auto", ASYNC_TRANSPORT="auto")
     with override_settings(API_ORM_SERVICES={"default": raw}):
         service = services["default"]
         client = service.sync_driver()

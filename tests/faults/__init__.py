@@ -46,7 +46,7 @@ __all__ = [
 # Every async driver: aiohttp (the default, ``"auto"``), httpx2's pool and httpx 0.28's.
 ASYNC_TRANSPORTS = [pytest.param(name, id=name) for name in ("aiohttp", "httpx2", "httpx")]
 # Every sync driver.
-SYNC_TRANSPORTS = [pytest.param(name, id=name) for name in ("httpx2", "httpx")]
+SYNC_TRANSPORTS = [pytest.param(name, id=name) for name in ("pycurl", "httpx2", "httpx")]
 
 
 def settings_for(url: str, **extra: object) -> dict[str, object]:
