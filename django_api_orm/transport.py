@@ -60,7 +60,6 @@ from ._drivers.base import (
     Wire,
     absolute_url,
     encode_json,
-    host_header,
     origin_of,
     split_userinfo,
     tls_context,
@@ -495,11 +494,17 @@ class Service:
         return result
 
     def _prepare(self, request: Request) -> Prepared:
-        """The request as it goes on the wire: absolute URL, every header, the body."""
+        """The request as it goes on the wire: absolute URL, every header, the body.
+
+        A request with no headers, body or cookies of its own shares the service's header
+        list (drivers may cache what they make of it); it is never changed in place.
+        """
         wire = self.wire
         url = absolute_url(wire.base_url, request.url, request.params)
+        if not request.headers and request.json is None and self._cookies is None:
+            if request.method not in ("POST", "PUT", "PATCH"):
+                return Prepared(request.method, url, wire.headers, None)
         headers = Masked(wire.headers)
-        headers.append(("Host", host_header(url)))
         if request.headers:
             names = {name.lower() for name in request.headers}
             if names & {pair[0].lower() for pair in headers}:
@@ -542,8 +547,7 @@ class Service:
         if target != origin_of(prepared.url):
             private = self.wire.private_names
             headers[:] = [pair for pair in headers if pair[0].lower() not in private]
-        headers[:] = [pair for pair in headers if pair[0].lower() not in ("host", "cookie")]
-        headers.append(("Host", host_header(url)))
+        headers[:] = [pair for pair in headers if pair[0].lower() != "cookie"]
         if self._cookies is not None:
             cookie = self._cookies.header_for(url)
             if cookie:

@@ -284,14 +284,9 @@ def origin_of(url: str) -> tuple[str, str, int]:
 
 
 def host_header(url: str) -> str:
-    """The ``Host`` header of ``url`` (default ports left out)."""
-    parts = urlsplit(url)
-    netloc: str = parts.netloc.rsplit("@", 1)[-1]
-    if (parts.scheme == "http" and netloc.endswith(":80")) or (
-        parts.scheme == "https" and netloc.endswith(":443")
-    ):
-        netloc = netloc.rsplit(":", 1)[0]
-    return netloc
+    """The ``Host`` header of an absolute URL (as written in it; no userinfo)."""
+    netloc = url.split("/", 3)[2]
+    return netloc.rsplit("@", 1)[-1] if "@" in netloc else netloc
 
 
 def encode_json(data: Any) -> bytes:

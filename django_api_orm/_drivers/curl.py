@@ -42,11 +42,12 @@ class _HeaderLines(list[str]):
 class _Transfer:
     """The callbacks and results of one transfer on one handle."""
 
-    __slots__ = ("body", "error", "headers", "lines", "sends", "wire")
+    __slots__ = ("body", "cookies", "error", "headers", "lines", "sends", "wire")
 
     def __init__(self, wire: Wire) -> None:
         self.wire = wire
-        self.lines: list[str] = []
+        self.lines: list[bytes] = []  # raw header lines, appended by libcurl (no Python frame)
+        self.cookies: tuple[str, ...] = ()
         self.headers: Headers | None = None
         self.body: CappedBody | None = None
         self.error: BaseException | None = None
@@ -57,13 +58,6 @@ class _Transfer:
         # on a fresh connection after a reused one died.
         self.sends += 1
         return pycurl.PREREQFUNC_OK if self.sends == 1 else pycurl.PREREQFUNC_ABORT
-
-    def header(self, line: bytes) -> None:
-        text = line.decode("latin-1").rstrip("\r\n")
-        if text.startswith("HTTP/"):
-            self.lines = []  # a new status line (after a 100 Continue)
-        elif text:
-            self.lines.append(text)
 
     def write(self, data: bytes) -> int | None:
         try:
@@ -77,9 +71,28 @@ class _Transfer:
 
     def finish_headers(self) -> Headers:
         if self.headers is None:
-            pairs = (line.split(":", 1) for line in self.lines if ":" in line)
+            raw = b"".join(self.lines).decode("latin-1")
+            block = raw.rsplit("\r\nHTTP/", 1)[-1]  # the last response (after a 100 Continue)
+            lines = block.split("\r\n")[1:]
+            pairs = (line.split(":", 1) for line in lines if ":" in line)
             self.headers = Headers.of((name.strip(), value.strip()) for name, value in pairs)
+            self.cookies = tuple(
+                line.split(":", 1)[1].strip()
+                for line in lines
+                if line[:11].lower() == "set-cookie:"
+            )
         return self.headers
+
+
+class _Handle:
+    """A ``Curl`` handle and what it was last set to (so a run of GETs sets little)."""
+
+    __slots__ = ("curl", "lines", "method")
+
+    def __init__(self, curl: pycurl.Curl) -> None:
+        self.curl = curl
+        self.lines: list[str] | None = None
+        self.method = ""
 
 
 class CurlDriver:
@@ -89,28 +102,37 @@ class CurlDriver:
 
     def __init__(self, wire: Wire, tls: ssl.SSLContext | None) -> None:
         self._wire = wire
-        self._idle: list[pycurl.Curl] = []
+        self._idle: list[_Handle] = []
         self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(wire.max_connections)
+        self._free = threading.Condition(self._lock)
+        self._waiting = 0
         self._busy = 0
         self._cafile = _cafile() if wire.base_url.startswith("https:") else None
+        self._default_lines = _header_lines(Prepared("GET", "", wire.headers, None))
         self.closed = False
 
     # -- handles ---------------------------------------------------------------------------
 
-    def _handle(self, timeout: float) -> pycurl.Curl:
-        if not self._slots.acquire(timeout=max(timeout, 0.0)):
-            raise TransportFailure("timeout", "no free connection (pool timeout)")
+    def _handle(self, timeout: float) -> _Handle:
         with self._lock:
+            if self._busy >= self._wire.max_connections:
+                self._waiting += 1
+                try:
+                    if not self._free.wait_for(
+                        lambda: self._busy < self._wire.max_connections, max(timeout, 0.0)
+                    ):
+                        raise TransportFailure("timeout", "no free connection (pool timeout)")
+                finally:
+                    self._waiting -= 1
             self._busy += 1
             if self._idle:
                 return self._idle.pop()
         return self._new_handle()
 
-    def _new_handle(self) -> pycurl.Curl:
-        handle = pycurl.Curl()
-        self._configure(handle)
-        return handle
+    def _new_handle(self) -> _Handle:
+        curl = pycurl.Curl()
+        self._configure(curl)
+        return _Handle(curl)
 
     def _configure(self, handle: pycurl.Curl) -> None:
         wire = self._wire
@@ -131,15 +153,16 @@ class CurlDriver:
             handle.setopt(pycurl.LOW_SPEED_LIMIT, 1)
             handle.setopt(pycurl.LOW_SPEED_TIME, max(1, math.ceil(phases.read)))
 
-    def _release(self, handle: pycurl.Curl, keep: bool) -> None:
+    def _release(self, handle: _Handle, keep: bool) -> None:
         with self._lock:
             self._busy -= 1
             keep = keep and not self.closed and len(self._idle) < self._wire.max_keepalive
             if keep:
                 self._idle.append(handle)
+            if self._waiting:
+                self._free.notify()
         if not keep:
-            handle.close()
-        self._slots.release()
+            handle.curl.close()
 
     # -- one send --------------------------------------------------------------------------
 
@@ -151,55 +174,61 @@ class CurlDriver:
         if left <= 0:
             raise TransportFailure("timeout", "the call's deadline passed")
         handle = self._handle(min(phases.pool, left))
+        curl = handle.curl
         transfer = _Transfer(wire)
         keep = False
         try:
             self._set_request(handle, prepared, transfer)
             left = deadline - time.monotonic()
-            handle.setopt(pycurl.TIMEOUT_MS, max(1, int(left * 1000)))
-            handle.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(min(phases.connect, left) * 1000)))
+            curl.setopt(pycurl.TIMEOUT_MS, max(1, int(left * 1000)))
+            curl.setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(min(phases.connect, left) * 1000)))
             try:
-                handle.perform()
+                curl.perform()
             except pycurl.error as error:
-                raise self._failure(handle, transfer, error, deadline) from None
+                raise self._failure(curl, transfer, error, deadline) from None
             headers = transfer.finish_headers()
             body = transfer.body or wire.open_body(headers)
-            status = handle.getinfo(pycurl.RESPONSE_CODE)
-            version = handle.getinfo(pycurl.INFO_HTTP_VERSION)
             keep = True
             return Received(
-                status,
+                curl.getinfo(pycurl.RESPONSE_CODE),
                 headers,
                 body.body(),
-                "HTTP/2" if version == 3 else "HTTP/1.1" if version == 2 else "HTTP/1.0",
-                tuple(
-                    line.split(":", 1)[1].strip()
-                    for line in transfer.lines
-                    if line[:11].lower() == "set-cookie:"
-                ),
+                "HTTP/1.1",
+                transfer.cookies,
             )
         finally:
             self._release(handle, keep)
 
-    def _set_request(self, handle: pycurl.Curl, prepared: Prepared, transfer: _Transfer) -> None:
+    def _set_request(self, handle: _Handle, prepared: Prepared, transfer: _Transfer) -> None:
         method = prepared.method
-        handle.setopt(pycurl.URL, prepared.url)
-        if method == "GET":
-            handle.setopt(pycurl.HTTPGET, 1)
-            handle.unsetopt(pycurl.CUSTOMREQUEST)
-        elif method == "HEAD":
-            handle.setopt(pycurl.NOBODY, 1)
-            handle.unsetopt(pycurl.CUSTOMREQUEST)
+        curl = handle.curl
+        curl.setopt(pycurl.URL, prepared.url)
+        if method != handle.method or method != "GET":
+            self._set_method(curl, method, prepared.body)
+            handle.method = method
+        if prepared.headers is self._wire.headers:  # the service's own: made once
+            lines = self._default_lines
         else:
-            handle.setopt(pycurl.NOBODY, 0)
-            handle.setopt(pycurl.POSTFIELDS, prepared.body or b"")
-            handle.setopt(pycurl.CUSTOMREQUEST, method)
-        lines = _HeaderLines(map(": ".join, prepared.headers))
-        lines += ("Expect:", "Content-Type:") if prepared.body is None else ("Expect:",)
-        handle.setopt(pycurl.HTTPHEADER, lines)
-        handle.setopt(pycurl.PREREQFUNCTION, transfer.prereq)
-        handle.setopt(pycurl.HEADERFUNCTION, transfer.header)
-        handle.setopt(pycurl.WRITEFUNCTION, transfer.write)
+            lines = _header_lines(prepared)
+        if lines is not handle.lines:
+            curl.setopt(pycurl.HTTPHEADER, lines)
+            handle.lines = lines
+        curl.setopt(pycurl.PREREQFUNCTION, transfer.prereq)
+        curl.setopt(pycurl.HEADERFUNCTION, transfer.lines.append)
+        curl.setopt(pycurl.WRITEFUNCTION, transfer.write)
+
+    @staticmethod
+    def _set_method(curl: pycurl.Curl, method: str, body: bytes | None) -> None:
+        if method == "GET":
+            curl.setopt(pycurl.HTTPGET, 1)
+            curl.unsetopt(pycurl.CUSTOMREQUEST)
+        elif method == "HEAD":
+            curl.setopt(pycurl.NOBODY, 1)
+            curl.unsetopt(pycurl.CUSTOMREQUEST)
+        else:
+            curl.setopt(pycurl.NOBODY, 0)
+            curl.setopt(pycurl.POSTFIELDS, body or b"")
+            curl.setopt(pycurl.CUSTOMREQUEST, method)
 
     def _failure(
         self, handle: pycurl.Curl, transfer: _Transfer, error: pycurl.error, deadline: float
@@ -244,7 +273,7 @@ class CurlDriver:
             self.closed = True
             idle, self._idle = self._idle, []
         for handle in idle:
-            handle.close()
+            handle.curl.close()
 
 
 _PROTOCOL_ERRORS = frozenset(
@@ -268,6 +297,13 @@ _TLS_ERRORS = frozenset(
         pycurl.E_USE_SSL_FAILED,
     }
 )
+
+
+def _header_lines(prepared: Prepared) -> _HeaderLines:
+    # map() and str.join: no Python frame holds a header value in a local.
+    lines = _HeaderLines(map(": ".join, prepared.headers))
+    lines += ("Expect:", "Content-Type:") if prepared.body is None else ("Expect:",)
+    return lines
 
 
 def _cafile() -> str | None:

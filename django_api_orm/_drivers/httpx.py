@@ -16,7 +16,15 @@ import zlib
 from types import ModuleType
 from typing import Any
 
-from .base import BodyTooLarge, Headers, Prepared, Received, TransportFailure, Wire
+from .base import (
+    BodyTooLarge,
+    Headers,
+    Prepared,
+    Received,
+    TransportFailure,
+    Wire,
+    host_header,
+)
 
 __all__ = ["AsyncPoolDriver", "SyncPoolDriver", "core_module"]
 
@@ -124,7 +132,7 @@ class SyncPoolDriver:
         request = core.Request(
             prepared.method,
             prepared.url,
-            headers=prepared.headers,
+            headers=[*prepared.headers, ("Host", host_header(prepared.url))],
             content=prepared.body,
             extensions={"timeout": timeouts},
         )
@@ -189,7 +197,7 @@ class AsyncPoolDriver:
         request = core.Request(
             prepared.method,
             prepared.url,
-            headers=prepared.headers,
+            headers=[*prepared.headers, ("Host", host_header(prepared.url))],
             content=prepared.body,
             extensions={"timeout": timeouts},
         )
