@@ -501,9 +501,13 @@ class Service:
         """
         wire = self.wire
         url = absolute_url(wire.base_url, request.url, request.params)
-        if not request.headers and request.json is None and self._cookies is None:
-            if request.method not in ("POST", "PUT", "PATCH"):
-                return Prepared(request.method, url, wire.headers, None)
+        if (
+            not request.headers
+            and request.json is None
+            and self._cookies is None
+            and request.method not in ("POST", "PUT", "PATCH")
+        ):
+            return Prepared(request.method, url, wire.headers, None)
         headers = Masked(wire.headers)
         if request.headers:
             names = {name.lower() for name in request.headers}
