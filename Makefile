@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+SEED_VENV := .venv-seed
+SEED_STAMP := $(SEED_VENV)/.installed
+
 .PHONY: install test lint typecheck demo serve bench docs clean
 
 $(STAMP): pyproject.toml
@@ -38,11 +41,18 @@ demo: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/python example_project/serve.py
 
-bench: $(STAMP)
+# The seed's PyPI package, for the benchmarks' side-by-side lines: its own venv, since it
+# shares the import name django_api_orm.
+$(SEED_STAMP):
+	$(PYTHON) -m venv $(SEED_VENV)
+	$(SEED_VENV)/bin/python -m pip install --quiet "django-api-orm==0.1.0"
+	touch $(SEED_STAMP)
+
+bench: $(STAMP) $(SEED_STAMP)
 	$(BIN)/python benchmarks/run.py
 
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+	rm -rf $(VENV) $(SEED_VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

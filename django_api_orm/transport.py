@@ -65,7 +65,6 @@ from ._drivers.base import (
     tls_context,
     wire_headers,
 )
-from ._drivers.cookies import CookieJar
 from ._loops import PerLoop
 from .settings import SETTING_NAME, ServiceSettings
 
@@ -167,7 +166,7 @@ class Service:
         self._closed = False
         self._tls: ssl.SSLContext | None = None
         self._handler: Handler | None = None
-        self._cookies = CookieJar() if settings.COOKIES else None
+        self._cookies = _cookie_jar() if settings.COOKIES else None
 
     @property
     def breaker(self) -> CircuitBreaker:
@@ -700,6 +699,12 @@ Observer = Callable[[SendResult], None]
 Handler = Callable[[str, str, Mapping[str, str], bytes], tuple[int, Mapping[str, str], bytes]]
 
 _URL_PATTERN = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
+
+
+def _cookie_jar() -> Any:
+    from ._drivers.cookies import CookieJar  # http.cookiejar: only for COOKIES services
+
+    return CookieJar()
 
 
 async def _aclose_quietly(driver: AsyncDriver) -> None:
