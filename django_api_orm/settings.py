@@ -44,7 +44,7 @@ def _no_control_characters(value: str, what: str) -> str:
 class TimeoutSettings(BaseModel):
     """Per-phase timeouts in seconds, and the ``total`` of a whole call."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     connect: float = Field(default=5.0, gt=0)
     read: float = Field(default=30.0, gt=0)
@@ -65,7 +65,9 @@ class TimeoutSettings(BaseModel):
 class ServiceSettings(BaseModel):
     """One service's settings, validated; attribute names are the UPPERCASE setting keys."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # defer_build: the schema is built when the first service is validated (in ready()),
+    # not when django_api_orm is imported.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     BASE_URL: str
     AUTH_TOKEN: SecretStr | None = None

@@ -112,12 +112,31 @@ class Headers(dict[str, str]):
     def of(cls, pairs: Iterable[tuple[str, str]]) -> Headers:
         """From ``(name, value)`` pairs in any case."""
         headers = cls()
+        seen = dict.__contains__
+        put = dict.__setitem__
         for name, value in pairs:
             key = name.lower()
-            if key in headers:
-                dict.__setitem__(headers, key, f"{dict.__getitem__(headers, key)}, {value}")
+            if seen(headers, key):
+                put(headers, key, f"{dict.__getitem__(headers, key)}, {value}")
             else:
-                dict.__setitem__(headers, key, value)
+                put(headers, key, value)
+        return headers
+
+    @classmethod
+    def parse(cls, block: str) -> Headers:
+        """From a raw header block (``Name: value`` lines after the status line)."""
+        headers = cls()
+        seen = dict.__contains__
+        put = dict.__setitem__
+        for line in block.split("\r\n")[1:]:
+            name, colon, value = line.partition(":")
+            if colon:
+                key = name.strip().lower()
+                value = value.strip()
+                if seen(headers, key):
+                    put(headers, key, f"{dict.__getitem__(headers, key)}, {value}")
+                else:
+                    put(headers, key, value)
         return headers
 
     def __getitem__(self, name: str) -> str:

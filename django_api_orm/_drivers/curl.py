@@ -73,14 +73,13 @@ class _Transfer:
         if self.headers is None:
             raw = b"".join(self.lines).decode("latin-1")
             block = raw.rsplit("\r\nHTTP/", 1)[-1]  # the last response (after a 100 Continue)
-            lines = block.split("\r\n")[1:]
-            pairs = (line.split(":", 1) for line in lines if ":" in line)
-            self.headers = Headers.of((name.strip(), value.strip()) for name, value in pairs)
-            self.cookies = tuple(
-                line.split(":", 1)[1].strip()
-                for line in lines
-                if line[:11].lower() == "set-cookie:"
-            )
+            self.headers = Headers.parse(block)
+            if "set-cookie" in self.headers:
+                self.cookies = tuple(
+                    line.split(":", 1)[1].strip()
+                    for line in block.split("\r\n")
+                    if line[:11].lower() == "set-cookie:"
+                )
         return self.headers
 
 
