@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import ssl
 import threading
 import time
@@ -50,6 +49,7 @@ from ._core.plans import ServiceContext
 from ._core.retry import RetryPolicy
 from ._core.urls import redact_url
 from ._drivers import AsyncDriver, SyncDriver, new_async_driver, new_sync_driver
+from ._drivers import logs as library_logs
 from ._drivers.base import (
     BodyTooLarge,
     Masked,
@@ -87,6 +87,8 @@ def build_wire(settings: ServiceSettings) -> Wire:
         return settings.auth_header() or userinfo
 
     headers, secrets, private = wire_headers(settings.HEADERS, auth)
+    library_logs.install()
+    library_logs.remember(secrets)
     return Wire(
         base_url=base_url,
         headers=headers,
@@ -671,7 +673,7 @@ class Service:
             return exceptions.ResponseError(
                 f"Could not decode the response body ({error})", **options
             )
-        detail = self.wire.scrub(_redact_urls(error.detail))
+        detail = self.wire.scrub(library_logs.mask(error.detail))
         text = f" ({detail})" if detail else ""
         where = prepared.url.split("/", 3)[2] if "://" in prepared.url else "?"
         where = where.rsplit("@", 1)[-1]
@@ -733,17 +735,8 @@ def _scrub_error(error: exceptions.APIError, wire: Wire) -> None:
     error.args = tuple(map(wire.scrub_any, error.args))
 
 
-def _redact_urls(text: str) -> str:
-    """``text`` with every URL in it passed through :func:`redact_url`."""
-    if "://" not in text:
-        return text
-    return _URL_PATTERN.sub(lambda m: redact_url(m.group(0)), text)
-
-
 Observer = Callable[[SendResult], None]
 Handler = Callable[[str, str, Mapping[str, str], bytes], tuple[int, Mapping[str, str], bytes]]
-
-_URL_PATTERN = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 
 
 def _cookie_jar() -> Any:

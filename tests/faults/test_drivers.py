@@ -418,7 +418,10 @@ def echoes(seen: Seen, handler: Any) -> None:
 
 
 @pytest.mark.parametrize("transport", SYNC_TRANSPORTS)
-def test_secrets_echoed_in_an_error_body_are_masked(transport: str) -> None:
+def test_secrets_echoed_in_an_error_body_are_masked(
+    caplog: pytest.LogCaptureFixture, transport: str
+) -> None:
+    caplog.set_level(logging.DEBUG)  # httpcore logs response headers at DEBUG
     errors: list[BaseException] = []
     with RawServer(echoes) as server:
 
@@ -434,7 +437,9 @@ def test_secrets_echoed_in_an_error_body_are_masked(transport: str) -> None:
     assert "token *** is not valid here" in str(auth)
     assert validation.field_errors == {"title": ["*** may not write"]}  # type: ignore[attr-defined]
     texts = [t for e in errors for t in (*texts_of(e), *technical_pages(e))]
+    texts += every_log_text(caplog.records)
     assert not [t for t in texts if TOKEN in t or API_KEY in t]
+    assert server.seen[0].headers["authorization"] == f"Bearer {TOKEN}"
 
 
 async def test_async_secrets_echoed_in_an_error_body_are_masked() -> None:
