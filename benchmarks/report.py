@@ -7,7 +7,7 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -212,7 +212,9 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def markdown(results: list[Result], info: dict[str, str], notes: list[str]) -> str:
+def markdown(
+    results: list[Result], info: dict[str, str], notes: list[str], gaps: Sequence[str] = ()
+) -> str:
     """``results.md``: the machine, the table and notes."""
     out = ["# django-api-orm benchmark results", ""]
     out += [f"- **{key}**: {value}" for key, value in info.items()]
@@ -220,6 +222,8 @@ def markdown(results: list[Result], info: dict[str, str], notes: list[str]) -> s
     for result in results:
         cells = [cell.replace("|", "\\|") or " " for cell in _cells(result)]
         out.append("| " + " | ".join(cells) + " |")
+    if gaps:
+        out += ["", "## Gaps", ""] + [f"- {gap}" for gap in gaps]
     if notes:
         out += ["", "## Notes", ""] + [f"- {note}" for note in notes]
     return "\n".join(out) + "\n"

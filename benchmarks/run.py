@@ -806,6 +806,33 @@ NOTES = [
     "(which adds its own overhead to every callback) and reports the longest callback.",
 ]
 
+# Where a bar is missed, where the time goes (cProfile of the library's runs, `--profile`).
+GAPS = [
+    "B1 (sync get ≤ 1.5x the fastest raw client, pycurl): it passes or misses by a few "
+    "percent depending on the run. The library costs about 80-90 µs of CPU per call above raw "
+    "pycurl + pydantic (B1.cpu): about 20 µs in the driver (callbacks, header parsing, the "
+    "body cap, the handle pool) and the rest in the queryset, the plan and the model instance "
+    "(`queryset.py`, `_core/`, `models.py`, shared by every driver).",
+    "B2 (sequential aget ≤ 1.2x raw aiohttp): missed. The aiohttp driver itself is within "
+    "3-7 % of raw aiohttp; the rest is the same per-call plan/queryset/model cost as B1, which "
+    "weighs more against a raw client this fast. B3.cpu (CPU per request at 1,000 in flight "
+    "≤ 1.5x) is at the bar for the same reason; B3's wall time passes.",
+    "B4 (iterate 10k rows ≤ 1.1x a raw page loop on the same transport): missed. Per page of "
+    "100 rows, building the model instances (`models.py` `_many_from_api`) costs about 250 µs "
+    "and the page walker's repeated-row check (`_core/walk.py` `pk_of`) about 80 µs; the raw "
+    "loop builds pydantic objects only. The driver adds about 40 µs per page. On httpx2 (B4.b) "
+    "the same fixed cost is a smaller share.",
+    "B5: the growth went from 2.3 MiB (results of e067e90) to about 12 MiB with the page "
+    "walker of 1cda190 (measured at 1cda190 before any transport change: the same 12 MiB on "
+    "pycurl and on httpx2), so it is not a driver's; still under its 30 MiB bar.",
+    "B6 (import ≤ 100 ms after Django): missed. After `import django` alone, "
+    "`django.db.models` (imported by `_core/dialect.py`) costs about 70 ms of it; after "
+    "`django.setup()` of a project with contrib.auth (B6.a) pydantic's own import is about "
+    "55 ms of the rest, the library's modules about 60 ms. Settings schemas are now built at "
+    "`ready()` (pydantic `defer_build`), not at import. B6.b and B6.c pass: `ready()` imports "
+    "the drivers and builds the TLS context (only for https services) off any loop.",
+]
+
 FIGURES = ("B1", "B2", "B3", "B4", "B5", "B6")
 
 
@@ -888,7 +915,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{time.perf_counter() - began:.0f} s in all", file=sys.stderr)
     output = args.results or (None if args.quick else RESULTS_FILE)
     if output is not None:
-        output.write_text(markdown(results, info, NOTES), encoding="utf-8")
+        output.write_text(markdown(results, info, NOTES, GAPS), encoding="utf-8")
         print(f"wrote {output}", file=sys.stderr)
     failed = [r.figure for r in results if r.passed is False]
     return 1 if args.strict and failed else 0

@@ -226,10 +226,8 @@ class ServiceSettings(BaseModel):
     @classmethod
     def _driver_installed(cls, value: str) -> str:
         if value != "auto" and importlib.util.find_spec(_DRIVER_PACKAGES[value]) is None:
-            raise ValueError(
-                f"needs the {_DRIVER_PACKAGES[value]!r} package: "
-                f"pip install 'django-api-orm[{value}]'"
-            )
+            extra = "'django-api-orm[httpx]'" if value == "httpx" else _DRIVER_PACKAGES[value]
+            raise ValueError(f"needs the {_DRIVER_PACKAGES[value]!r} package: pip install {extra}")
         return value
 
     @model_validator(mode="after")

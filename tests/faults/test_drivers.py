@@ -483,11 +483,12 @@ class LocalsWatch:
 
 def frames_watched(run: Callable[[], Any]) -> LocalsWatch:
     watch = LocalsWatch()
+    previous = sys.gettrace()  # coverage's tracer, under `make test`: put back afterwards
     sys.settrace(watch)
     try:
         run()
     finally:
-        sys.settrace(None)
+        sys.settrace(previous)
     return watch
 
 
