@@ -69,7 +69,10 @@ class AiohttpDriver:
                     timeout=self._timeout,
                 ) as response:
                     headers = Headers.of(
-                        (k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers
+                        [
+                            (k.decode("latin-1"), v.decode("latin-1"))
+                            for k, v in response.raw_headers
+                        ]
                     )
                     body = wire.open_body(headers)
                     async for chunk in response.content.iter_any():
@@ -79,8 +82,12 @@ class AiohttpDriver:
                         response.status,
                         headers,
                         body.body(),
-                        f"HTTP/{version.major}.{version.minor}" if version else "HTTP/1.1",
-                        tuple(response.headers.getall("set-cookie", ())),
+                        "HTTP/1.1"
+                        if version is None or version == (1, 1)
+                        else f"HTTP/{version[0]}.{version[1]}",
+                        tuple(response.headers.getall("set-cookie"))
+                        if "set-cookie" in headers
+                        else (),
                     )
         except (BodyTooLarge, zlib.error):
             raise
