@@ -227,7 +227,7 @@ def test_retries_and_waits_end_within_the_deadline(transport: str) -> None:
         with pytest.raises(exc.APIConnectionError):
             get_sync(server, transport, lambda: Book.objects.get(pk=1), **RETRYING)
         elapsed = time.perf_counter() - started
-    assert 2 <= len(attempts) < 11 and elapsed <= 1.05, (len(attempts), elapsed)
+    assert 2 <= len(attempts) < 11 and elapsed <= 1.2, (len(attempts), elapsed)
 
 
 @pytest.mark.parametrize("transport", ASYNC_TRANSPORTS)
@@ -238,7 +238,7 @@ async def test_async_retries_and_waits_end_within_the_deadline(transport: str) -
             with pytest.raises(exc.APIConnectionError):
                 await Book.objects.aget(pk=1)
             elapsed = time.perf_counter() - started
-    assert 2 <= len(attempts) < 11 and elapsed <= 1.05, (len(attempts), elapsed)
+    assert 2 <= len(attempts) < 11 and elapsed <= 1.2, (len(attempts), elapsed)
 
 
 # -- redirects: configured headers stay on their origin -------------------------------------
