@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed
 NODE_SERVERS := tests/node_servers
 NODE_STAMP := $(NODE_SERVERS)/node_modules/.installed
 
+SEED_VENV := .venv-seed
+SEED_STAMP := $(SEED_VENV)/.installed
+
 .PHONY: install node-servers test test-newest lint typecheck demo serve bench docs clean clean-newest
 
 $(STAMP): pyproject.toml
@@ -53,14 +56,21 @@ demo: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/python example_project/serve.py
 
-bench: $(STAMP)
+# The seed's PyPI package, for the benchmarks' side-by-side lines: its own venv, since it
+# shares the import name django_api_orm.
+$(SEED_STAMP):
+	$(PYTHON) -m venv $(SEED_VENV)
+	$(SEED_VENV)/bin/python -m pip install --quiet "django-api-orm==0.1.0"
+	touch $(SEED_STAMP)
+
+bench: $(STAMP) $(SEED_STAMP)
 	$(BIN)/python benchmarks/run.py
 
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov $(NODE_SERVERS)/node_modules
+	rm -rf $(VENV) $(SEED_VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov $(NODE_SERVERS)/node_modules
 
 clean-newest:
 	rm -rf --one-file-system .newest

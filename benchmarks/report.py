@@ -7,7 +7,7 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -16,6 +16,7 @@ from typing import Any
 __all__ = [
     "Result",
     "Samples",
+    "Timed",
     "alternate",
     "async_alternate",
     "machine",
@@ -84,7 +85,11 @@ def _rotation(names: list[str], rep: int) -> list[str]:
 
 def alternate(variants: Variants, reps: int, *, warmup: int = 1) -> Samples:
     """Time each variant ``reps`` times: warm each up, then run them round-robin, rotating
-    which goes first, so that drift (other load, CPU clocks, caches) hits all alike."""
+    which goes first, so that drift (other load, CPU clocks, caches) hits all alike.
+
+    A variant that returns a ``Timed`` (it ran elsewhere: the seed package's process)
+    supplies its own wall and CPU seconds.
+    """
     for _ in range(warmup):
         for run in variants.values():
             run()
@@ -93,8 +98,11 @@ def alternate(variants: Variants, reps: int, *, warmup: int = 1) -> Samples:
         for name in _rotation(list(variants), rep):
             gc.collect()
             wall, cpu = time.perf_counter(), time.process_time()
-            variants[name]()
-            samples.add(name, time.perf_counter() - wall, time.process_time() - cpu)
+            outcome = variants[name]()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            if isinstance(outcome, Timed):
+                wall, cpu = outcome.wall, outcome.cpu
+            samples.add(name, wall, cpu)
     return samples
 
 
@@ -108,9 +116,20 @@ async def async_alternate(variants: AsyncVariants, reps: int, *, warmup: int = 1
         for name in _rotation(list(variants), rep):
             gc.collect()
             wall, cpu = time.perf_counter(), time.process_time()
-            await variants[name]()
-            samples.add(name, time.perf_counter() - wall, time.process_time() - cpu)
+            outcome = await variants[name]()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            if isinstance(outcome, Timed):
+                wall, cpu = outcome.wall, outcome.cpu
+            samples.add(name, wall, cpu)
     return samples
+
+
+@dataclass(frozen=True)
+class Timed:
+    """Seconds measured by the variant itself (in another process)."""
+
+    wall: float
+    cpu: float
 
 
 # -- machine -------------------------------------------------------------------------------------
@@ -136,17 +155,32 @@ def _version(package: str) -> str:
 
 def machine(server: str) -> dict[str, str]:
     """What the figures were measured on."""
-    packages = ("httpx", "httpcore", "pydantic", "Django", "aiohttp", "httpx-aiohttp", "sniffio")
+    packages = (
+        "pycurl",
+        "aiohttp",
+        "httpx2",
+        "httpcore2",
+        "httpx",
+        "httpcore",
+        "pydantic",
+        "Django",
+        "sniffio",
+    )
     return {
         "Date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "CPU": _cpu_model(),
         "Cores": str(os.cpu_count()),
         "OS": f"{platform.system()} {platform.release()}",
-        "Load average at start (1/5/15 min)": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "Load average at start (1/5/15 min)": load(),
         "Python": platform.python_version(),
         **{package: _version(package) for package in packages},
         "Server": server,
     }
+
+
+def load() -> str:
+    """The load averages now (1/5/15 min)."""
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 # -- rendering -----------------------------------------------------------------------------------
@@ -178,7 +212,9 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def markdown(results: list[Result], info: dict[str, str], notes: list[str]) -> str:
+def markdown(
+    results: list[Result], info: dict[str, str], notes: list[str], gaps: Sequence[str] = ()
+) -> str:
     """``results.md``: the machine, the table and notes."""
     out = ["# django-api-orm benchmark results", ""]
     out += [f"- **{key}**: {value}" for key, value in info.items()]
@@ -186,6 +222,8 @@ def markdown(results: list[Result], info: dict[str, str], notes: list[str]) -> s
     for result in results:
         cells = [cell.replace("|", "\\|") or " " for cell in _cells(result)]
         out.append("| " + " | ".join(cells) + " |")
+    if gaps:
+        out += ["", "## Gaps", ""] + [f"- {gap}" for gap in gaps]
     if notes:
         out += ["", "## Notes", ""] + [f"- {note}" for note in notes]
     return "\n".join(out) + "\n"

@@ -5,6 +5,8 @@ It answers DRF-shaped JSON from memory (rows are generated from their id, never 
 * ``GET /api/books/{id}/`` → ``{"id", "title", "year", "in_stock", "author", "isbn"}``
 * ``GET /api/books/?page=N&page_size=P`` → ``{"count", "next", "previous", "results"}`` with
   absolute ``next``/``previous`` URLs; a page past the end answers 404, as DRF does.
+* ``GET /api/books/?id=N`` → that one row in the same envelope (the seed package's
+  ``get(id=N)``).
 * ``GET /health`` → ``{"ok": true, ...}`` without delay (readiness probe).
 
 Every other request first sleeps ``--delay-ms`` milliseconds (``asyncio.sleep``), so a slow
@@ -72,6 +74,11 @@ def _detail_body(pk: int) -> bytes:
     return _dumps(book(pk))
 
 
+@functools.lru_cache(maxsize=4096)
+def _one_row_page(pk: int) -> bytes:
+    return _dumps({"count": 1, "next": None, "previous": None, "results": [book(pk)]})
+
+
 @functools.lru_cache(maxsize=512)
 def _page_body(rows: int, page: int, size: int, base: str) -> bytes:
     """One page; ``base`` is ``http://host:port/api/books/`` for the absolute links."""
@@ -134,6 +141,11 @@ class BooksApp:
 
     def _list(self, scope: Scope) -> tuple[int, bytes]:
         params = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+        if "id" in params:  # ?id=N: that one row in an envelope (the seed's get(id=N))
+            pk = params["id"]
+            if not pk.isdigit() or not 1 <= int(pk) <= self.rows:
+                return 200, b'{"count":0,"next":null,"previous":null,"results":[]}'
+            return 200, _one_row_page(int(pk))
         try:
             page = int(params.get("page", "1"))
             size = min(int(params.get("page_size", self.page_size)), MAX_PAGE_SIZE)

@@ -40,6 +40,10 @@ class ApiOrmConfig(AppConfig):
         from .registry import services
 
         services.validate()  # misconfiguration fails here, naming the alias and the key
+        # Import the drivers and read the CA store now, off any event loop: the first call
+        # (and the first aget's loop callback) then pays for neither.
+        for service in services.all():
+            service.warm()
         if getattr(django_settings, OTEL_SETTING, False):
             from .otel import instrument_from_settings  # ImportError names the extra
 

@@ -43,14 +43,17 @@ def _no_control_characters(value: str, what: str) -> str:
 
 
 class TimeoutSettings(BaseModel):
-    """Per-phase timeouts in seconds, as httpx splits them."""
+    """Per-phase timeouts in seconds, and the ``total`` of a whole call."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     connect: float = Field(default=5.0, gt=0)
     read: float = Field(default=30.0, gt=0)
     write: float = Field(default=30.0, gt=0)
     pool: float = Field(default=5.0, gt=0)
+    # The whole call: every attempt, the waits between them and the body. None: the
+    # longest of the four phases.
+    total: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="before")
     @classmethod
@@ -63,7 +66,9 @@ class TimeoutSettings(BaseModel):
 class ServiceSettings(BaseModel):
     """One service's settings, validated; attribute names are the UPPERCASE setting keys."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # defer_build: the schema is built when the first service is validated (in ready()),
+    # not when django_api_orm is imported.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     BASE_URL: str
     AUTH_TOKEN: SecretStr | None = None
@@ -77,7 +82,9 @@ class ServiceSettings(BaseModel):
     RETRY_MAX_WAIT: float = Field(default=30.0, ge=0)
     RETRY_MAX_ELAPSED: float = Field(default=60.0, ge=0)
     HTTP2: bool = False
-    ASYNC_TRANSPORT: Literal["auto", "httpx", "aiohttp"] = "auto"
+    SYNC_TRANSPORT: Literal["auto", "pycurl", "httpx2", "httpx"] = "auto"
+    ASYNC_TRANSPORT: Literal["auto", "aiohttp", "httpx2", "httpx"] = "auto"
+    COOKIES: bool = False
     MAX_CONNECTIONS: int = Field(default=100, ge=1)
     MAX_KEEPALIVE_CONNECTIONS: int = Field(default=20, ge=0)
     MAX_CONCURRENCY: int = Field(default=10, ge=1)
@@ -244,19 +251,22 @@ class ServiceSettings(BaseModel):
             raise ValueError("needs the 'h2' package: pip install 'django-api-orm[http2]'")
         return value
 
-    @field_validator("ASYNC_TRANSPORT")
+    @field_validator("SYNC_TRANSPORT", "ASYNC_TRANSPORT")
     @classmethod
-    def _aiohttp_installed(cls, value: str) -> str:
-        if value == "aiohttp" and importlib.util.find_spec("httpx_aiohttp") is None:
-            raise ValueError(
-                "needs the 'httpx-aiohttp' package: pip install 'django-api-orm[aiohttp]'"
-            )
+    def _driver_installed(cls, value: str) -> str:
+        if value != "auto" and importlib.util.find_spec(_DRIVER_PACKAGES[value]) is None:
+            extra = "'django-api-orm[httpx]'" if value == "httpx" else _DRIVER_PACKAGES[value]
+            raise ValueError(f"needs the {_DRIVER_PACKAGES[value]!r} package: pip install {extra}")
         return value
 
     @model_validator(mode="after")
     def _keepalive_within_pool(self) -> ServiceSettings:
         if self.HTTP2 and self.ASYNC_TRANSPORT == "aiohttp":
-            raise ValueError("HTTP2 needs ASYNC_TRANSPORT='httpx' (aiohttp speaks HTTP/1.1 only)")
+            raise ValueError(
+                "HTTP2 needs ASYNC_TRANSPORT 'httpx2' or 'httpx' (aiohttp speaks HTTP/1.1 only)"
+            )
+        if self.HTTP2 and self.SYNC_TRANSPORT == "pycurl":
+            raise ValueError("HTTP2 needs SYNC_TRANSPORT 'httpx2' or 'httpx'")
         if self.MAX_KEEPALIVE_CONNECTIONS > self.MAX_CONNECTIONS:
             raise ValueError(
                 "MAX_KEEPALIVE_CONNECTIONS must not exceed MAX_CONNECTIONS "
@@ -264,21 +274,56 @@ class ServiceSettings(BaseModel):
             )
         return self
 
-    def async_transport(self) -> Literal["httpx", "aiohttp"]:
-        """The async transport in use: ``auto`` is aiohttp (faster under concurrency, see
-        docs/performance.md) unless HTTP/2 is on or httpx-aiohttp is missing."""
+    def sync_transport(self) -> str:
+        """The sync driver in use: ``auto`` is the fastest installed one that passes the
+        whole suite (see docs/performance.md), httpx2 when HTTP/2 is on."""
+        if self.SYNC_TRANSPORT != "auto":
+            return self.SYNC_TRANSPORT
+        order = ("httpx2", "httpx") if self.HTTP2 else SYNC_DRIVER_ORDER
+        return _first_installed(order)
+
+    def async_transport(self) -> str:
+        """The async driver in use: ``auto`` is aiohttp (fastest under concurrency, see
+        docs/performance.md) unless HTTP/2 is on or aiohttp is missing."""
         if self.ASYNC_TRANSPORT != "auto":
             return self.ASYNC_TRANSPORT
-        if self.HTTP2 or importlib.util.find_spec("httpx_aiohttp") is None:
-            return "httpx"
-        return "aiohttp"
+        order = ("httpx2", "httpx") if self.HTTP2 else ASYNC_DRIVER_ORDER
+        return _first_installed(order)
+
+    def phases(self) -> tuple[float, float, float, float, float]:
+        """(connect, read, write, pool, total) seconds."""
+        value = self.TIMEOUT
+        if isinstance(value, int | float):
+            seconds = float(value)
+            return seconds, seconds, seconds, seconds, seconds
+        parts = (value.connect, value.read, value.write, value.pool)
+        return (*parts, value.total if value.total is not None else max(parts))
 
     def auth_header(self) -> str | None:
         """The ``Authorization`` header value, or None without a token."""
         if self.AUTH_TOKEN is None:
             return None
-        token = self.AUTH_TOKEN.get_secret_value()
-        return f"{self.AUTH_SCHEME} {token}" if self.AUTH_SCHEME else token
+        if self.AUTH_SCHEME:
+            return f"{self.AUTH_SCHEME} {self.AUTH_TOKEN.get_secret_value()}"
+        return self.AUTH_TOKEN.get_secret_value()
+
+
+# The package each driver needs, and the order "auto" tries them in (fastest first).
+_DRIVER_PACKAGES = {
+    "pycurl": "pycurl",
+    "httpx2": "httpcore2",
+    "httpx": "httpcore",
+    "aiohttp": "aiohttp",
+}
+SYNC_DRIVER_ORDER = ("pycurl", "httpx2", "httpx")
+ASYNC_DRIVER_ORDER = ("aiohttp", "httpx2", "httpx")
+
+
+def _first_installed(order: tuple[str, ...]) -> str:
+    for name in order:
+        if importlib.util.find_spec(_DRIVER_PACKAGES[name]) is not None:
+            return name
+    return order[-1]
 
 
 _BRANCH_MISMATCH = frozenset(

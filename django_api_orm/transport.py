@@ -1,9 +1,14 @@
-"""The only module that imports httpx: pooled clients per service, and the two drivers.
+"""Services: the drivers that run plans, and the connection pools under them.
 
-A :class:`Service` owns one ``httpx.Client`` (thread-safe, shared by every thread) and one
-``httpx.AsyncClient`` per running event loop. :meth:`Service.run` and :meth:`Service.arun`
-carry out the effects a plan yields — the only difference between a sync method and its
-``a``-twin.
+A :class:`Service` owns one sync driver (thread-safe, shared by every thread) and one async
+driver per running event loop, chosen by ``SYNC_TRANSPORT`` / ``ASYNC_TRANSPORT`` (see
+:mod:`django_api_orm._drivers`). :meth:`Service.run` and :meth:`Service.arun` carry out the
+effects a plan yields — the only difference between a sync method and its ``a``-twin.
+
+Everything around one send is done here, once for every driver: the URL and headers, the
+call's deadline, redirects (configured headers never go to another origin), cookies (none
+kept unless ``COOKIES``), the body cap, secrets masked in errors and logs, and the mapping
+of every transport failure to a typed error.
 """
 
 from __future__ import annotations
@@ -13,19 +18,17 @@ import contextlib
 import logging
 import os
 import ssl
-import sys
 import threading
 import time
 import zlib
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping
 from typing import Any, TypeVar
+from urllib.parse import urljoin
 
-import httpx
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from . import exceptions, signals
-from ._body import ACCEPT_ENCODING, BodyTooLarge, CappedBody
 from ._core.breaker import CircuitBreaker
 from ._core.dialect import BUILTIN_DIALECTS, Dialect
 from ._core.messages import (
@@ -45,6 +48,23 @@ from ._core.messages import (
 from ._core.plans import ServiceContext
 from ._core.retry import RetryPolicy
 from ._core.urls import redact_url
+from ._drivers import AsyncDriver, SyncDriver, new_async_driver, new_sync_driver
+from ._drivers import logs as library_logs
+from ._drivers.base import (
+    BodyTooLarge,
+    Masked,
+    Phases,
+    Prepared,
+    Received,
+    TransportFailure,
+    Wire,
+    absolute_url,
+    encode_json,
+    origin_of,
+    split_userinfo,
+    tls_context,
+    wire_headers,
+)
 from ._loops import PerLoop
 from .settings import SETTING_NAME, ServiceSettings
 
@@ -53,43 +73,37 @@ __all__ = ["Service"]
 T = TypeVar("T")
 logger = logging.getLogger("django_api_orm")
 
-_USER_AGENT = "django-api-orm/0.1"
+MAX_REDIRECTS = 20
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_BODY_HEADERS = frozenset({"content-length", "content-type", "transfer-encoding"})
 
 
-def _timeout(settings: ServiceSettings) -> httpx.Timeout:
-    value = settings.TIMEOUT
-    if isinstance(value, int | float):
-        return httpx.Timeout(float(value))
-    return httpx.Timeout(connect=value.connect, read=value.read, write=value.write, pool=value.pool)
+def build_wire(settings: ServiceSettings) -> Wire:
+    """The drivers' view of a service's settings."""
+    base_url, userinfo = split_userinfo(settings.BASE_URL)
 
+    def auth() -> str | None:
+        # AUTH_TOKEN, else credentials in BASE_URL as Basic auth (as httpx sends them).
+        return settings.auth_header() or userinfo
 
-def _client_options(settings: ServiceSettings) -> dict[str, Any]:
-    headers = {
-        "User-Agent": _USER_AGENT,
-        "Accept": "application/json",
-        "Accept-Encoding": ACCEPT_ENCODING,
-        **settings.HEADERS,
-    }
-    auth = settings.auth_header()
-    if auth is not None:
-        headers["Authorization"] = auth
-    return {
-        "base_url": settings.BASE_URL,
-        "headers": headers,
-        "timeout": _timeout(settings),
-        "follow_redirects": settings.FOLLOW_REDIRECTS,
-    }
-
-
-def _transport_options(settings: ServiceSettings, ssl_context: ssl.SSLContext) -> dict[str, Any]:
-    return {
-        "verify": ssl_context,
-        "http2": settings.HTTP2,
-        "limits": httpx.Limits(
-            max_connections=settings.MAX_CONNECTIONS,
-            max_keepalive_connections=settings.MAX_KEEPALIVE_CONNECTIONS,
-        ),
-    }
+    headers, secrets, private = wire_headers(settings.HEADERS, auth)
+    library_logs.install()
+    library_logs.remember(secrets)
+    return Wire(
+        base_url=base_url,
+        headers=headers,
+        secrets=secrets,
+        private_names=private,
+        phases=Phases(*settings.phases()),
+        max_body=settings.MAX_RESPONSE_BYTES,
+        follow_redirects=settings.FOLLOW_REDIRECTS,
+        max_redirects=MAX_REDIRECTS,
+        http2=settings.HTTP2,
+        verify=settings.VERIFY_SSL,
+        max_connections=settings.MAX_CONNECTIONS,
+        max_keepalive=settings.MAX_KEEPALIVE_CONNECTIONS,
+        cookies=settings.COOKIES,
+    )
 
 
 def dialect_class(settings: ServiceSettings, alias: str) -> type[Dialect]:
@@ -121,6 +135,7 @@ def build_context(alias: str, settings: ServiceSettings) -> ServiceContext:
         delay=settings.RETRY_DELAY,
         max_wait=settings.RETRY_MAX_WAIT,
         max_elapsed=settings.RETRY_MAX_ELAPSED,
+        timeout=settings.phases()[4],
     )
     return ServiceContext(
         alias=alias,
@@ -140,22 +155,24 @@ def build_context(alias: str, settings: ServiceSettings) -> ServiceContext:
 
 
 class Service:
-    """A configured remote service: its pooled clients and the drivers that run plans."""
+    """A configured remote service: its drivers, and the loops that run plans through them."""
 
     def __init__(self, alias: str, settings: ServiceSettings, *, explicit: bool = False) -> None:
         self.alias = alias
         self.explicit = explicit
         self.settings = settings
         self.context = build_context(alias, settings)
-        self._sync_client: httpx.Client | None = None
+        self.wire = build_wire(settings)
+        self.sync_transport = settings.sync_transport()
+        self.async_transport = settings.async_transport()
+        self._sync_driver: SyncDriver | None = None
         self._pid = os.getpid()
         self._lock = threading.Lock()
-        self._async_clients: PerLoop[httpx.AsyncClient] = PerLoop(
-            self._new_async_client, _aclose_quietly
-        )
+        self._async_drivers: PerLoop[AsyncDriver] = PerLoop(self._new_async_driver, _aclose_quietly)
         self._closed = False
-        self._ssl_context: ssl.SSLContext | None = None
+        self._tls: ssl.SSLContext | None = None
         self._handler: Handler | None = None
+        self._cookies = _cookie_jar() if settings.COOKIES else None
 
     @property
     def breaker(self) -> CircuitBreaker:
@@ -163,82 +180,78 @@ class Service:
         assert self.context.breaker is not None
         return self.context.breaker
 
-    def ssl_context(self) -> ssl.SSLContext:
-        """One TLS context for all of the service's clients: building one loads the CA bundle
-        (~25 ms), which a new event loop (hence a new AsyncClient) must not pay again."""
-        if self._ssl_context is None:
-            self._ssl_context = httpx.create_ssl_context(verify=self.settings.VERIFY_SSL)
-        return self._ssl_context
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """One TLS context for all of the service's drivers, made only for an ``https://``
+        service (building one reads the CA store: ~25 ms that a plain-http service and a new
+        event loop must not pay)."""
+        if self._tls is None and self.settings.BASE_URL.startswith("https:"):
+            self._tls = tls_context(self.settings.VERIFY_SSL)
+        return self._tls
+
+    def warm(self) -> None:
+        """Import the drivers and build the TLS context now (``AppConfig.ready()`` calls it,
+        off any event loop), so that the first call pays for neither."""
+        from . import _drivers
+
+        _drivers.load(self.sync_transport)
+        _drivers.load(self.async_transport)
+        self.ssl_context()
 
     def __repr__(self) -> str:
         return f"<Service {self.alias!r} {redact_url(self.settings.BASE_URL)}>"
 
-    # -- clients ---------------------------------------------------------------------------
+    # -- drivers ---------------------------------------------------------------------------
 
-    def sync_client(self) -> httpx.Client:
-        """The service's ``httpx.Client``, made on first use (and anew in a forked child)."""
-        client = self._sync_client
-        if client is None or self._pid != os.getpid():
+    def sync_driver(self) -> SyncDriver:
+        """The service's sync driver, made on first use (and anew in a forked child)."""
+        driver = self._sync_driver
+        if driver is None or self._pid != os.getpid():
             self._check_open()
             with self._lock:
                 if self._pid != os.getpid():
-                    self._forget_parent_clients()
-                if self._sync_client is None and self._handler is not None:
-                    self._sync_client = httpx.Client(
-                        transport=httpx.MockTransport(_handle_with(self._handler)),
-                        **_client_options(self.settings),
+                    self._forget_parent_drivers()
+                if self._sync_driver is None:
+                    self._sync_driver = new_sync_driver(
+                        "inprocess" if self._handler is not None else self.sync_transport,
+                        self.wire,
+                        self.ssl_context,
+                        self._handler,
                     )
-                if self._sync_client is None:
-                    self._sync_client = httpx.Client(
-                        transport=httpx.HTTPTransport(
-                            **_transport_options(self.settings, self.ssl_context())
-                        ),
-                        **_client_options(self.settings),
-                    )
-                client = self._sync_client
-        return client
+                driver = self._sync_driver
+        return driver
 
-    def async_client(self) -> httpx.AsyncClient:
-        """The ``httpx.AsyncClient`` of the running event loop, made on first use."""
+    def async_driver(self) -> AsyncDriver:
+        """The async driver of the running event loop, made on first use."""
         self._check_open()
         if self._pid != os.getpid():
             with self._lock:
-                self._forget_parent_clients()
-        return self._async_clients.get()
+                self._forget_parent_drivers()
+        return self._async_drivers.get()
 
-    def _new_async_client(self) -> httpx.AsyncClient:
-        transport: httpx.AsyncBaseTransport
-        if self._handler is not None:
-            transport = httpx.MockTransport(_handle_with(self._handler))
-        elif self.settings.async_transport() == "aiohttp":
-            # httpx's API over aiohttp's pool, much faster under concurrency (encode/httpx#3215).
-            from httpx_aiohttp import AiohttpTransport
-
-            options = _transport_options(self.settings, self.ssl_context())
-            options.pop("http2")
-            transport = AiohttpTransport(**options)
-        else:
-            transport = httpx.AsyncHTTPTransport(
-                **_transport_options(self.settings, self.ssl_context())
-            )
-        return httpx.AsyncClient(transport=transport, **_client_options(self.settings))
+    def _new_async_driver(self) -> AsyncDriver:
+        return new_async_driver(
+            "inprocess" if self._handler is not None else self.async_transport,
+            self.wire,
+            self.ssl_context,
+            self._handler,
+        )
 
     def use_handler(self, handler: Handler | None) -> None:
         """Answer this service's requests in-process with ``handler`` (None: the network).
 
         ``handler(method, url, headers, body)`` returns ``(status, headers, body)``; the test
-        kit's fake service is one. Open clients are closed so the next call uses it.
+        kit's fake service is one. Open drivers are closed so the next call uses it.
         """
         self.close()
-        self._async_clients = PerLoop(self._new_async_client, _aclose_quietly)
+        self._async_drivers = PerLoop(self._new_async_driver, _aclose_quietly)
         self._handler = handler
 
-    def _forget_parent_clients(self) -> None:
+    def _forget_parent_drivers(self) -> None:
         # After fork() the pools' sockets are shared with the parent: the child must neither
         # use nor close them, so it drops them and opens its own.
-        _ABANDONED.append((self._sync_client, self._async_clients))
-        self._sync_client = None
-        self._async_clients = PerLoop(self._new_async_client, _aclose_quietly)
+        _ABANDONED.append((self._sync_driver, self._async_drivers))
+        self._sync_driver = None
+        self._async_drivers = PerLoop(self._new_async_driver, _aclose_quietly)
         self._pid = os.getpid()
 
     def _check_open(self) -> None:
@@ -246,49 +259,37 @@ class Service:
             raise RuntimeError(f"{self.alias} has been closed; create a new client.")
 
     def close(self, *, final: bool = False) -> None:
-        """Close the sync client (async clients close with their loops, or via aclose()).
+        """Close the sync driver (async drivers close with their loops, or via aclose()).
 
         A settings-based service reopens on next use; ``final=True`` (explicit clients)
         makes any later use an error.
         """
         self._closed = self._closed or final
         with self._lock:
-            client, self._sync_client = self._sync_client, None
-        if client is not None:
-            client.close()
+            driver, self._sync_driver = self._sync_driver, None
+        if driver is not None:
+            driver.close()
 
     async def aclose(self, *, final: bool = False) -> None:
-        """Close the running loop's async client and the sync client."""
-        client = self._async_clients.pop_current()
-        if client is not None:
-            await client.aclose()
+        """Close the running loop's async driver and the sync driver."""
+        driver = self._async_drivers.pop_current()
+        if driver is not None:
+            await driver.aclose()
         self.close(final=final)
 
-    # -- drivers ---------------------------------------------------------------------------
+    # -- running plans ---------------------------------------------------------------------
     #
     # One stepping function per colour (perform / aperform) carries out one effect; run,
     # stream, arun and astream loop a plan through it. `observe` sees every send outcome
     # (api_orm_check uses it to read status, latency and HTTP version).
 
     def run(self, plan: Plan[T], *, observe: Observer | None = None) -> T:
-        """Carry out ``plan`` with the sync client and return its result."""
-        driving = self._drive(plan, observe)
-        try:
-            next(driving)
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
-        driving.close()
-        raise RuntimeError("This plan streams rows: use Service.stream().")
-
-    def stream(self, plan: Plan[Any]) -> Iterator[list[Any]]:
-        """Carry out a streaming plan, yielding each batch of rows it hands out."""
-        yield from self._drive(plan, None)
-
-    def _drive(self, plan: Plan[T], observe: Observer | None) -> Generator[list[Any], None, T]:
-        client = self.sync_client()
+        """Carry out ``plan`` with the sync driver and return its result (the loop of
+        :meth:`_drive`, without a generator around it)."""
+        driver = self.sync_driver()
         value: Any = None
         error: BaseException | None = None
+        trail = _Trail()
         try:
             while True:
                 try:
@@ -296,21 +297,57 @@ class Service:
                 except StopIteration as stop:
                     result: T = stop.value
                     return result
+                except exceptions.APIError as failed:
+                    self._complete(failed, trail)
+                    raise
+                value = error = None
+                if isinstance(effect, Rows):
+                    raise RuntimeError("This plan streams rows: use Service.stream().")
+                trail.note(effect)
+                try:
+                    value = self.perform(effect, driver, observe)
+                except Exception as caught:  # raised inside the plan, as `await` would
+                    error = caught
+                trail.saw(value)
+        finally:
+            plan.close()
+
+    def stream(self, plan: Plan[Any]) -> Iterator[list[Any]]:
+        """Carry out a streaming plan, yielding each batch of rows it hands out."""
+        yield from self._drive(plan, None)
+
+    def _drive(self, plan: Plan[T], observe: Observer | None) -> Generator[list[Any], None, T]:
+        driver = self.sync_driver()
+        value: Any = None
+        error: BaseException | None = None
+        trail = _Trail()
+        try:
+            while True:
+                try:
+                    effect = plan.send(value) if error is None else plan.throw(error)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+                except exceptions.APIError as failed:
+                    self._complete(failed, trail)
+                    raise
                 value = error = None
                 if isinstance(effect, Rows):
                     yield effect.items
                     continue
+                trail.note(effect)
                 try:
-                    value = self.perform(effect, client, observe)
+                    value = self.perform(effect, driver, observe)
                 except Exception as caught:  # raised inside the plan, as `await` would
                     error = caught
+                trail.saw(value)
         finally:
             plan.close()
 
-    def perform(self, effect: Effect, client: httpx.Client, observe: Observer | None) -> Any:
+    def perform(self, effect: Effect, driver: SyncDriver, observe: Observer | None) -> Any:
         """Carry out one effect in sync code (a started sub-plan runs when awaited)."""
         if isinstance(effect, Send):
-            outcome = self._send(client, effect.request)
+            outcome = self._send(driver, effect)
             if observe is not None:
                 observe(outcome)
             return outcome
@@ -329,12 +366,39 @@ class Service:
         return None
 
     async def arun(self, plan: Plan[T], *, observe: Observer | None = None) -> T:
-        """Carry out ``plan`` with the running loop's async client; started sub-plans run
-        concurrently."""
-        outcome: list[T] = []
-        async for _ in self._adrive(plan, observe, outcome):
-            raise RuntimeError("This plan streams rows: use Service.astream().")
-        return outcome[0]
+        """Carry out ``plan`` with the running loop's async driver; started sub-plans run
+        concurrently. (The loop of :meth:`_adrive`, without an async generator around it:
+        one ``aget`` is one plain coroutine.)"""
+        driver = self.async_driver()
+        started: set[asyncio.Future[Any]] = set()
+        value: Any = None
+        error: BaseException | None = None
+        trail = _Trail()
+        try:
+            while True:
+                try:
+                    effect = plan.send(value) if error is None else plan.throw(error)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+                except exceptions.APIError as failed:
+                    self._complete(failed, trail)
+                    raise
+                value = error = None
+                if isinstance(effect, Rows):
+                    raise RuntimeError("This plan streams rows: use Service.astream().")
+                trail.note(effect)
+                try:
+                    value = await self.aperform(effect, driver, observe, started)
+                except Exception as caught:
+                    error = caught
+                trail.saw(value)
+        finally:
+            plan.close()
+            if started:
+                for task in started:
+                    task.cancel()
+                await asyncio.gather(*started, return_exceptions=True)
 
     def astream(self, plan: Plan[Any]) -> AsyncGenerator[list[Any], None]:
         """Async twin of :meth:`stream`: pages started ahead keep coming while the caller
@@ -344,10 +408,11 @@ class Service:
     async def _adrive(
         self, plan: Plan[T], observe: Observer | None, outcome: list[T]
     ) -> AsyncGenerator[list[Any], None]:
-        client = self.async_client()
+        driver = self.async_driver()
         started: set[asyncio.Future[Any]] = set()
         value: Any = None
         error: BaseException | None = None
+        trail = _Trail()
         try:
             while True:
                 try:
@@ -355,14 +420,19 @@ class Service:
                 except StopIteration as stop:
                     outcome.append(stop.value)
                     return
+                except exceptions.APIError as failed:
+                    self._complete(failed, trail)
+                    raise
                 value = error = None
                 if isinstance(effect, Rows):
                     yield effect.items
                     continue
+                trail.note(effect)
                 try:
-                    value = await self.aperform(effect, client, observe, started)
+                    value = await self.aperform(effect, driver, observe, started)
                 except Exception as caught:
                     error = caught
+                trail.saw(value)
         finally:
             plan.close()
             if started:
@@ -373,13 +443,13 @@ class Service:
     async def aperform(
         self,
         effect: Effect,
-        client: httpx.AsyncClient,
+        driver: AsyncDriver,
         observe: Observer | None,
         started: set[asyncio.Future[Any]],
     ) -> Any:
         """Carry out one effect in async code; ``started`` tracks the sub-plans in flight."""
         if isinstance(effect, Send):
-            outcome = await self._asend(client, effect.request)
+            outcome = await self._asend(driver, effect)
             if observe is not None:
                 observe(outcome)
             return outcome
@@ -402,47 +472,141 @@ class Service:
             raise TypeError(f"Unknown effect {effect!r}")
         return None
 
-    def _send(self, client: httpx.Client, request: Request) -> SendResult:
+    def _complete(self, error: exceptions.APIError, trail: _Trail) -> None:
+        """Before an error leaves a plan: mask configured secrets in it, and name the request
+        of an error raised about a response's data (a schema mismatch) when the plan sent
+        exactly one."""
+        if self.wire.secrets:
+            _scrub_error(error, self.wire)
+        if (
+            isinstance(error, exceptions.ResponseError)
+            and not error.method
+            and trail.sends == 1
+            and not trail.started
+            and trail.response is not None
+        ):
+            error.method = trail.response.method
+            error.url = redact_url(trail.response.url)
+            error.service = error.service or self.alias
+
+    # -- one send --------------------------------------------------------------------------
+
+    def _send(self, driver: SyncDriver, send: Send) -> SendResult:
+        request = send.request
         started = time.perf_counter()
+        deadline = time.monotonic() + (
+            send.timeout if send.timeout is not None else self.wire.phases.total
+        )
+        prepared = self._prepare(request)
         try:
-            response = client.send(self._build(client, request), stream=True)
-            try:
-                body = self._body(response)
-                chunks = [response.content] if _in_memory(response) else response.iter_raw()
-                content = body.feed_all(chunks)
-            finally:
-                response.close()
-        except (httpx.HTTPError, BodyTooLarge, zlib.error) as error:
-            result: SendResult = self._failed(request, error, started)
+            received = driver.send(prepared, deadline)
+            for _ in range(self.wire.max_redirects + 1):
+                hop = self._next_hop(prepared, received)
+                if hop is None:
+                    break
+                prepared = hop
+                received = driver.send(prepared, deadline)
+            else:
+                raise TransportFailure("redirects", f"more than {self.wire.max_redirects}")
+        except (TransportFailure, BodyTooLarge, zlib.error) as error:
+            result: SendResult = self._failed(request, prepared, error, started)
         else:
-            result = self._received(request, response, content, started)
+            result = self._received(request, prepared, received, started)
         if signals.api_request.receivers:
             signals.api_request.send(sender=Service, **self._report(request, result, started))
         return result
 
-    async def _asend(self, client: httpx.AsyncClient, request: Request) -> SendResult:
+    async def _asend(self, driver: AsyncDriver, send: Send) -> SendResult:
+        request = send.request
         started = time.perf_counter()
+        deadline = time.monotonic() + (
+            send.timeout if send.timeout is not None else self.wire.phases.total
+        )
+        prepared = self._prepare(request)
         try:
-            response = await client.send(self._build(client, request), stream=True)
-            try:
-                body = self._body(response)
-                if _in_memory(response):
-                    body.feed(response.content)
-                else:
-                    async for chunk in response.aiter_raw():
-                        body.feed(chunk)
-                content = body.body()
-            finally:
-                await response.aclose()
-        except (httpx.HTTPError, BodyTooLarge, zlib.error) as error:
-            result: SendResult = self._failed(request, error, started)
+            received = await driver.send(prepared, deadline)
+            for _ in range(self.wire.max_redirects + 1):
+                hop = self._next_hop(prepared, received)
+                if hop is None:
+                    break
+                prepared = hop
+                received = await driver.send(prepared, deadline)
+            else:
+                raise TransportFailure("redirects", f"more than {self.wire.max_redirects}")
+        except (TransportFailure, BodyTooLarge, zlib.error) as error:
+            result: SendResult = self._failed(request, prepared, error, started)
         else:
-            result = self._received(request, response, content, started)
+            result = self._received(request, prepared, received, started)
         if signals.api_request.receivers:
             await signals.api_request.asend(
                 sender=Service, **self._report(request, result, started)
             )
         return result
+
+    def _prepare(self, request: Request) -> Prepared:
+        """The request as it goes on the wire: absolute URL, every header, the body.
+
+        A request with no headers, body or cookies of its own shares the service's header
+        list (drivers may cache what they make of it); it is never changed in place.
+        """
+        wire = self.wire
+        url = absolute_url(wire.base_url, request.url, request.params)
+        if (
+            not request.headers
+            and request.json is None
+            and self._cookies is None
+            and request.method not in ("POST", "PUT", "PATCH")
+        ):
+            return Prepared(request.method, url, wire.headers, None)
+        headers = Masked(wire.headers)
+        if request.headers:
+            names = {name.lower() for name in request.headers}
+            if names & {pair[0].lower() for pair in headers}:
+                headers[:] = [pair for pair in headers if pair[0].lower() not in names]
+            headers.extend(request.headers.items())
+        body = None
+        if request.json is not None:
+            body = encode_json(request.json)
+            headers.append(("Content-Type", "application/json"))
+            headers.append(("Content-Length", str(len(body))))
+        elif request.method in ("POST", "PUT", "PATCH"):
+            headers.append(("Content-Length", "0"))
+        if self._cookies is not None:
+            cookie = self._cookies.header_for(url)
+            if cookie:
+                headers.append(("Cookie", cookie))
+        return Prepared(request.method, url, headers, body)
+
+    def _next_hop(self, prepared: Prepared, received: Received) -> Prepared | None:
+        """The redirect to follow, or None. A hop to another origin carries none of the
+        configured headers (auth, ``HEADERS``, cookies); a 303, or a 301/302 after a POST,
+        becomes a GET without a body."""
+        if self._cookies is not None and received.set_cookies:
+            self._cookies.store(prepared.url, received.set_cookies)
+        location = received.headers.get("location")
+        if not (self.wire.follow_redirects and received.status in _REDIRECTS and location):
+            return None
+        url = absolute_url("", urljoin(prepared.url, location))
+        target = origin_of(url)
+        if target[0] not in ("http", "https"):
+            raise TransportFailure("other", f"a redirect to a {target[0]!r} URL")
+        method = prepared.method
+        body = prepared.body
+        headers = Masked(prepared.headers)
+        if (received.status == 303 and method != "HEAD") or (
+            received.status in (301, 302) and method == "POST"
+        ):
+            method, body = "GET", None
+            headers[:] = [pair for pair in headers if pair[0].lower() not in _BODY_HEADERS]
+        if target != origin_of(prepared.url):
+            private = self.wire.private_names
+            headers[:] = [pair for pair in headers if pair[0].lower() not in private]
+        headers[:] = [pair for pair in headers if pair[0].lower() != "cookie"]
+        if self._cookies is not None:
+            cookie = self._cookies.header_for(url)
+            if cookie:
+                headers.append(("Cookie", cookie))
+        return Prepared(method, url, headers, body)
 
     def _report(self, request: Request, result: SendResult, started: float) -> dict[str, Any]:
         response = result if isinstance(result, Response) else None
@@ -455,63 +619,53 @@ class Service:
             "error": None if response else result,
         }
 
-    @staticmethod
-    def _build(client: httpx.Client | httpx.AsyncClient, request: Request) -> httpx.Request:
-        return client.build_request(
-            request.method,
-            request.url,
-            params=list(request.params) if request.params else None,
-            json=request.json,
-            headers=dict(request.headers) if request.headers else None,
-        )
-
-    def _body(self, response: httpx.Response) -> CappedBody:
-        cap = self.settings.MAX_RESPONSE_BYTES or sys.maxsize
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > cap:
-            raise BodyTooLarge  # refused before reading a byte
-        encoding = "" if _in_memory(response) else response.headers.get("content-encoding", "")
-        return CappedBody(cap, encoding)
-
     def _received(
-        self, request: Request, response: httpx.Response, content: bytes, started: float
+        self, request: Request, prepared: Prepared, received: Received, started: float
     ) -> Response:
         elapsed = time.perf_counter() - started
-        url = str(response.request.url)
+        if self._cookies is not None and received.set_cookies:
+            self._cookies.store(prepared.url, received.set_cookies)
+        status = received.status
+        content = received.content
+        headers: Mapping[str, str] = received.headers
+        if status >= 300 and self.wire.secrets:
+            # An error page, or a Location, that echoes a secret: it feeds error messages.
+            content = self.wire.scrub_bytes(content)
+            headers = type(received.headers)(
+                (k, self.wire.scrub(v)) for k, v in received.headers.items()
+            )
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s %s -> %s in %.1f ms",
                 self.alias,
                 request.method,
-                redact_url(url),
-                response.status_code,
+                redact_url(prepared.url),
+                status,
                 elapsed * 1000,
             )
         return Response(
-            status_code=response.status_code,
-            headers=response.headers,
+            status_code=status,
+            headers=headers,
             content=content,
             method=request.method,
-            url=url,
-            http_version=response.http_version,
+            url=prepared.url,
+            http_version=received.http_version,
             elapsed=elapsed,
         )
 
     def _failed(
-        self, request: Request, error: httpx.HTTPError | BodyTooLarge | zlib.error, started: float
+        self,
+        request: Request,
+        prepared: Prepared,
+        error: TransportFailure | BodyTooLarge | zlib.error,
+        started: float,
     ) -> SendResult:
-        has_request = isinstance(error, httpx.HTTPError) and _has_request(error)
-        url = redact_url(str(error.request.url)) if has_request else request.url  # type: ignore[union-attr]
+        url = redact_url(prepared.url)
         elapsed_ms = (time.perf_counter() - started) * 1000
+        kind = error.kind if isinstance(error, TransportFailure) else type(error).__name__
         logger.debug(
-            "%s %s %s failed after %.1f ms: %s",
-            self.alias,
-            request.method,
-            url,
-            elapsed_ms,
-            type(error).__name__,
+            "%s %s %s failed after %.1f ms: %s", self.alias, request.method, url, elapsed_ms, kind
         )
-        kind = type(error).__name__
         options: dict[str, Any] = {"method": request.method, "url": url, "service": self.alias}
         if isinstance(error, BodyTooLarge):
             return exceptions.ResponseTooLarge(
@@ -519,26 +673,70 @@ class Service:
                 f"({self.settings.MAX_RESPONSE_BYTES} bytes, counted after decompression)",
                 **options,
             )
-        if isinstance(error, zlib.error | httpx.DecodingError):
+        if isinstance(error, zlib.error):
             return exceptions.ResponseError(
                 f"Could not decode the response body ({error})", **options
             )
-        if isinstance(error, httpx.ConnectTimeout) and _dropped_connection(error):
-            error = httpx.RemoteProtocolError(str(error))  # aiohttp maps a drop to this
-        if isinstance(error, httpx.ConnectTimeout):
-            return exceptions.APITimeoutError(
-                f"Connect timeout ({kind})", retryable=True, **options
-            )
-        if isinstance(error, httpx.TimeoutException):
-            return exceptions.APITimeoutError(f"Timed out ({kind})", **options)
-        if isinstance(
-            error,
-            httpx.ConnectError | httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError,
-        ):
+        detail = self.wire.scrub(library_logs.mask(error.detail))
+        text = f" ({detail})" if detail else ""
+        where = prepared.url.split("/", 3)[2] if "://" in prepared.url else "?"
+        where = where.rsplit("@", 1)[-1]
+        if error.kind == "refused":
             return exceptions.APIConnectionError(
-                f"Connection failed ({kind}: {error})", retryable=True, **options
+                f"Connection refused by {where}", retryable=True, **options
             )
-        return exceptions.RequestError(f"Request failed ({kind}: {error})", **options)
+        if error.kind == "connect":
+            return exceptions.APIConnectionError(
+                f"Could not connect to {where}{text}", retryable=True, **options
+            )
+        if error.kind == "tls":
+            return exceptions.APIConnectionError(f"TLS failed with {where}{text}", **options)
+        if error.kind == "connect-timeout":
+            return exceptions.APITimeoutError(
+                f"Connect timeout ({where})", retryable=True, **options
+            )
+        if error.kind == "timeout":
+            return exceptions.APITimeoutError(f"Timed out{text}", **options)
+        if error.kind == "dropped":
+            return exceptions.APIConnectionError(
+                f"Connection failed{text}", retryable=True, **options
+            )
+        if error.kind == "protocol":
+            return exceptions.APIConnectionError(
+                f"Not a valid HTTP response{text}", retryable=True, **options
+            )
+        if error.kind == "redirects":
+            return exceptions.RequestError(f"Too many redirects{text}", **options)
+        return exceptions.RequestError(f"Request failed{text}", **options)
+
+
+class _Trail:
+    """What a plan's driver loop has carried out so far (to name a request in an error)."""
+
+    __slots__ = ("response", "sends", "started")
+
+    def __init__(self) -> None:
+        self.sends = 0
+        self.started = False
+        self.response: Response | None = None
+
+    def note(self, effect: Effect) -> None:
+        if isinstance(effect, Send):
+            self.sends += 1
+        elif isinstance(effect, Start):
+            self.started = True
+
+    def saw(self, value: Any) -> None:
+        if isinstance(value, Response):
+            self.response = value
+
+
+def _scrub_error(error: exceptions.APIError, wire: Wire) -> None:
+    """Mask the service's secrets wherever an error shows text."""
+    for name in ("message", "detail"):
+        if isinstance(getattr(error, name, None), str):
+            setattr(error, name, wire.scrub(getattr(error, name)))
+    error.args = tuple(map(wire.scrub_any, error.args))
 
 
 def _signal(effect: Emit) -> Any:
@@ -550,41 +748,17 @@ Observer = Callable[[SendResult], None]
 Handler = Callable[[str, str, Mapping[str, str], bytes], tuple[int, Mapping[str, str], bytes]]
 
 
-def _handle_with(handler: Handler) -> Callable[[httpx.Request], httpx.Response]:
-    def handle(request: httpx.Request) -> httpx.Response:
-        status, headers, body = handler(
-            request.method, str(request.url), dict(request.headers), request.read()
-        )
-        return httpx.Response(status, headers=headers, content=body)
+def _cookie_jar() -> Any:
+    from ._drivers.cookies import CookieJar  # http.cookiejar: only for COOKIES services
 
-    return handle
+    return CookieJar()
 
 
-def _in_memory(response: httpx.Response) -> bool:
-    # A response built from bytes (MockTransport, the test kit) is read and decoded at once.
-    return hasattr(response, "_content")
-
-
-def _dropped_connection(error: httpx.HTTPError) -> bool:
-    # httpx-aiohttp reports every aiohttp ClientConnectionError (a server hanging up
-    # included) as ConnectTimeout; only a real timeout should stay one.
-    cause = error.__cause__
-    return type(cause).__module__.startswith("aiohttp") and "Timeout" not in type(cause).__name__
-
-
-def _has_request(error: httpx.HTTPError) -> bool:
-    try:
-        error.request  # noqa: B018 - raises RuntimeError when unset
-    except RuntimeError:
-        return False
-    return True
-
-
-async def _aclose_quietly(client: httpx.AsyncClient) -> None:
+async def _aclose_quietly(driver: AsyncDriver) -> None:
     with contextlib.suppress(RuntimeError):  # the loop may already be going away
-        await client.aclose()
+        await driver.aclose()
 
 
-# Clients inherited over fork(): kept referenced so their sockets are never closed by the
+# Drivers inherited over fork(): kept referenced so their sockets are never closed by the
 # child's garbage collector (the parent still uses them).
 _ABANDONED: list[Any] = []

@@ -10,7 +10,9 @@ from django.test import override_settings
 
 from tests.upstream_fixture import Upstream, upstream, upstream_server  # noqa: F401
 
-# `API_ORM_TEST_ASYNC_TRANSPORT=httpx make test` runs the suite over httpx's own async pool.
+# `API_ORM_TEST_SYNC_TRANSPORT=httpx API_ORM_TEST_ASYNC_TRANSPORT=httpx make test` runs the
+# suite over httpx 0.28's pools (any driver name of docs/settings.md works).
+SYNC_TRANSPORT = os.environ.get("API_ORM_TEST_SYNC_TRANSPORT", "auto")
 ASYNC_TRANSPORT = os.environ.get("API_ORM_TEST_ASYNC_TRANSPORT", "auto")
 
 
@@ -19,6 +21,7 @@ def service_settings(server: Upstream, **extra: object) -> dict[str, object]:
     return {
         "BASE_URL": f"{server.url}/api/",
         "RETRY_DELAY": 0,
+        "SYNC_TRANSPORT": SYNC_TRANSPORT,
         "ASYNC_TRANSPORT": ASYNC_TRANSPORT,
         **extra,
     }

@@ -447,11 +447,11 @@ async def _round_trip(title: str) -> tuple[int, int]:
 
 
 def test_asyncio_run_twice_in_a_row(upstream: Upstream) -> None:
-    open_before = len(services["default"]._async_clients)
+    open_before = len(services["default"]._async_drivers)
     assert asyncio.run(_round_trip("first loop")) == (26, 2)
     assert asyncio.run(_round_trip("second loop")) == (27, 3)
     gc.collect()  # a leaked client or socket would warn (and fail the test) here
-    assert len(services["default"]._async_clients) == open_before
+    assert len(services["default"]._async_drivers) == open_before
     assert Book.objects.count() == 27  # and the sync side still works afterwards
 
 

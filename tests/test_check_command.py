@@ -96,7 +96,7 @@ def test_dead_service_fails(upstream: Upstream) -> None:
     assert table["dead"][2] == "unreachable" and table["dead"][4:6] == ["-", "-"]
     assert table["default"][2] == "200"  # the others are still reported
     assert message == "1 of 3 service(s) failed: dead"
-    assert err.startswith("dead: [dead] Connection failed (ConnectError")
+    assert err.startswith("dead: [dead] Connection refused by 127.0.0.1:")
 
 
 def test_exit_status_from_the_command_line(upstream: Upstream) -> None:

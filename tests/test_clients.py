@@ -314,10 +314,10 @@ def test_use_after_close_raises(upstream: Upstream) -> None:
 def test_context_manager_closes_the_pool(upstream: Upstream) -> None:
     with ServiceClient(base_url=f"{upstream.url}/api/") as client:
         client.get("books/1/")
-        pool = client._service._sync_client
+        pool = client._service._sync_driver
         assert pool is not None
-        assert not pool.is_closed
-    assert pool.is_closed
+        assert not pool.closed
+    assert pool.closed
     with pytest.raises(RuntimeError):
         client.get("books/1/")
 
@@ -419,11 +419,11 @@ async def test_async_use_after_close_raises(upstream: Upstream) -> None:
 async def test_async_context_manager_closes_the_pool(upstream: Upstream) -> None:
     async with AsyncServiceClient(base_url=f"{upstream.url}/api/") as client:
         await client.get("books/1/")
-        pool = client._service.async_client()
-        assert not pool.is_closed
-        assert len(client._service._async_clients) == 1
-    assert pool.is_closed
-    assert len(client._service._async_clients) == 0
+        pool = client._service.async_driver()
+        assert not pool.closed
+        assert len(client._service._async_drivers) == 1
+    assert pool.closed
+    assert len(client._service._async_drivers) == 0
     with pytest.raises(RuntimeError):
         await client.get("books/1/")
 
@@ -447,7 +447,7 @@ def test_async_client_across_asyncio_run(upstream: Upstream) -> None:
 
     assert asyncio.run(one(1)) == 1
     assert asyncio.run(one(2)) == 2  # a new loop gets its own pool
-    assert len(client._service._async_clients) == 0  # each closed with its loop
+    assert len(client._service._async_drivers) == 0  # each closed with its loop
 
     async def close() -> None:
         await client.close()

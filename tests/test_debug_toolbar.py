@@ -103,7 +103,7 @@ def test_failed_requests_show_the_error_and_no_status(upstream: Upstream) -> Non
         [row] = rows(page)
     assert row[:2] == ["Book.objects.count", "GET"]
     assert row[2].startswith("books/?api_key=***&") and row[3:5] == ["—", "2"]
-    assert row[6].startswith("APIConnectionError: [default] Connection failed")
+    assert row[6].startswith("APIConnectionError: [default] Connection refused")
     assert "s3cret" not in content
 
 

@@ -8,9 +8,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
-import respx
 from django.test import override_settings
 
 from django_api_orm import exceptions as exc
@@ -19,6 +17,7 @@ from django_api_orm._core.retry import RETRY_STATUSES, RetryPolicy, send
 from django_api_orm.client import request_plan
 from django_api_orm.registry import services
 from tests.conftest import service_settings
+from tests.faults import recorded_attempts, syn_blackhole
 from tests.models import Book
 from tests.upstream_fixture import Upstream
 
@@ -428,25 +427,18 @@ def test_server_sends_broken_gzip_raises_response_error(upstream: Upstream) -> N
     assert len(upstream.requests("/api/books/")) == 1
 
 
-# -- respx: the one fault the real server cannot produce ----------------------------------------
+# -- a connect timeout: a listening socket whose accept queue is full drops every SYN -----------
 
 
-def test_connect_timeout_is_retried(upstream: Upstream) -> None:
-    """A connect timeout needs a peer that never answers SYN: respx fakes it."""
-    base = f"{upstream.url}/api/"
-    with respx.mock(assert_all_called=True) as mock:
-        route = mock.get(f"{base}books/1/").mock(
-            side_effect=[
-                httpx.ConnectTimeout("connect timed out"),
-                httpx.ConnectTimeout("connect timed out"),
-                httpx.Response(200, json={"id": 1, "title": "Mocked", "year": 2000}),
-            ]
-        )
-        assert Book.objects.get(pk=1).title == "Mocked"
-        assert route.call_count == 3
-    with respx.mock() as mock:
-        mock.get(f"{base}books/1/").mock(side_effect=httpx.ConnectTimeout("connect timed out"))
-        with pytest.raises(exc.APITimeoutError) as info:
-            Book.objects.get(pk=1)
+def test_connect_timeout_is_retried() -> None:
+    timeout = {"connect": 0.2, "total": 5}
+    with syn_blackhole() as url, recorded_attempts() as attempts:
+        configured = {"BASE_URL": f"{url}/api/", "RETRY_DELAY": 0, "TIMEOUT": timeout}
+        with override_settings(API_ORM_SERVICES={"default": configured}):
+            started = time.perf_counter()
+            with pytest.raises(exc.APITimeoutError, match="Connect timeout") as info:
+                Book.objects.get(pk=1)
+            elapsed = time.perf_counter() - started
     assert info.value.retryable
-    assert upstream.requests() == []
+    assert len(attempts) == 4  # MAX_RETRIES=3: the connect timeout was retried
+    assert 0.6 <= elapsed < 2.5, elapsed

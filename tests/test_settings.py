@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pydantic
 import pytest
 from django.apps import apps
@@ -90,8 +89,9 @@ def test_timeout_dict_reaches_the_http_client(upstream: Upstream) -> None:
     with override_settings(
         API_ORM_SERVICES={"default": service_settings(upstream, TIMEOUT=timeout)}
     ):
-        client = services["default"].sync_client()
-        assert client.timeout == httpx.Timeout(connect=1.5, read=2.5, write=3.5, pool=4.5)
+        phases = services["default"].wire.phases
+        assert (phases.connect, phases.read, phases.write, phases.pool) == (1.5, 2.5, 3.5, 4.5)
+        assert phases.total == 4.5  # the longest phase, unless "total" is given
 
 
 # -- collect_services: what is refused, and how it is said --------------------------------------
@@ -414,11 +414,11 @@ def test_check_w001_verify_ssl_off_outside_debug() -> None:
 
 def test_override_settings_moves_requests(upstream: Upstream) -> None:
     before = services["default"]
-    old_client = before.sync_client()
+    old_client = before.sync_driver()
     assert Tag.objects.get(pk="x").raw_path == "/api/tags/x/"
     moved = {"default": {"BASE_URL": f"{upstream.url}/api/tags/moved/", "RETRY_DELAY": 0}}
     with override_settings(API_ORM_SERVICES=moved):
-        assert old_client.is_closed  # the old service was closed on reload
+        assert old_client.closed  # the old service was closed on reload
         during = services["default"]
         assert during is not before
         # The echo answers another pk than the one asked for: refused, not trusted.
@@ -470,3 +470,50 @@ def test_ready_passes_for_good_settings() -> None:
     with override_settings(API_ORM_SERVICES={"default": {"BASE_URL": URL}}):
         config.ready()
         assert services["default"].settings.BASE_URL == URL
+
+
+# -- drivers, cookies, the call's deadline -------------------------------------------------------
+
+
+def test_drivers_default_to_the_fastest_that_pass_everything() -> None:
+    settings = ServiceSettings(BASE_URL=URL)
+    assert (settings.SYNC_TRANSPORT, settings.ASYNC_TRANSPORT) == ("auto", "auto")
+    assert (settings.sync_transport(), settings.async_transport()) == ("pycurl", "aiohttp")
+    http2 = ServiceSettings(BASE_URL=URL, HTTP2=True)
+    assert (http2.sync_transport(), http2.async_transport()) == ("httpx2", "httpx2")
+    chosen = ServiceSettings(BASE_URL=URL, SYNC_TRANSPORT="httpx", ASYNC_TRANSPORT="httpx2")
+    assert (chosen.sync_transport(), chosen.async_transport()) == ("httpx", "httpx2")
+    assert settings.COOKIES is False
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"SYNC_TRANSPORT": "requests"}, "SYNC_TRANSPORT"),
+        ({"ASYNC_TRANSPORT": "curl"}, "ASYNC_TRANSPORT"),
+        ({"HTTP2": True, "SYNC_TRANSPORT": "pycurl"}, "HTTP2 needs SYNC_TRANSPORT"),
+        ({"HTTP2": True, "ASYNC_TRANSPORT": "aiohttp"}, "HTTP2 needs ASYNC_TRANSPORT"),
+        ({"TIMEOUT": {"total": 0}}, "TIMEOUT"),
+    ],
+)
+def test_driver_settings_are_checked(raw: dict[str, Any], message: str) -> None:
+    _, problems = collect_services({"svc": {"BASE_URL": URL, **raw}})
+    assert problems and message in problems[0], problems
+
+
+def test_a_missing_driver_package_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "httpcore" else real(name)
+    )
+    _, problems = collect_services({"svc": {"BASE_URL": URL, "SYNC_TRANSPORT": "httpx"}})
+    assert problems and "pip install 'django-api-orm[httpx]'" in problems[0]
+
+
+def test_the_total_timeout() -> None:
+    assert ServiceSettings(BASE_URL=URL, TIMEOUT=7).phases() == (7.0, 7.0, 7.0, 7.0, 7.0)
+    phases = ServiceSettings(BASE_URL=URL, TIMEOUT={"connect": 2, "read": 60}).phases()
+    assert phases == (2, 60, 30, 5, 60)
+    assert ServiceSettings(BASE_URL=URL, TIMEOUT={"total": 9}).phases()[4] == 9

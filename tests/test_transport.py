@@ -10,7 +10,6 @@ from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
 import pytest
 from asgiref.sync import async_to_sync
 from django.test import override_settings
@@ -29,17 +28,17 @@ from tests.upstream_fixture import Upstream
 
 def test_sync_client_is_made_once_and_reused(upstream: Upstream) -> None:
     service = services["default"]
-    client = service.sync_client()
+    client = service.sync_driver()
     for pk in (1, 2, 3):
         assert Book.objects.get(pk=pk).id == pk
-    assert service.sync_client() is client
+    assert service.sync_driver() is client
     assert services["default"] is service
-    assert not client.is_closed
+    assert not client.closed
 
 
 def test_threads_share_one_client(upstream: Upstream) -> None:
     service = services["default"]
-    client = service.sync_client()
+    client = service.sync_driver()
     seen: set[int] = set()
     lock = threading.Lock()
 
@@ -49,7 +48,7 @@ def test_threads_share_one_client(upstream: Upstream) -> None:
             pk = (worker * 20 + i) % 25 + 1
             assert Book.objects.get(pk=pk).id == pk
             with lock:
-                seen.add(id(services["default"].sync_client()))
+                seen.add(id(services["default"].sync_driver()))
             done += 1
         return done
 
@@ -57,11 +56,10 @@ def test_threads_share_one_client(upstream: Upstream) -> None:
         results = list(pool.map(work, range(10)))  # re-raises any error from a thread
     assert results == [20] * 10
     assert seen == {id(client)}
-    assert service.sync_client() is client
+    assert service.sync_driver() is client
     assert len(upstream.requests("/api/books/")) == 200
     # The pool kept connections alive rather than opening one per request.
-    connections = client._transport._pool.connections  # type: ignore[attr-defined]
-    assert 1 <= len(connections) <= 10
+    assert 1 <= client.connections() <= 10
 
 
 def test_service_settings_reach_the_client(upstream: Upstream) -> None:
@@ -73,18 +71,19 @@ def test_service_settings_reach_the_client(upstream: Upstream) -> None:
         MAX_KEEPALIVE_CONNECTIONS=3,
     )
     with override_settings(API_ORM_SERVICES={"default": raw}):
-        client = services["default"].sync_client()
-        assert client.timeout == httpx.Timeout(7.0)
-        assert client.headers["X-Client"] == "tests"
-        assert client.headers["Accept"] == "application/json"
-        assert client.headers["User-Agent"].startswith("django-api-orm/")
-        assert not client.follow_redirects
-        pool = client._transport._pool  # type: ignore[attr-defined]
-        assert pool._max_connections == 7
-        assert pool._max_keepalive_connections == 3
+        wire = services["default"].wire
+        assert wire.phases.total == wire.phases.read == wire.phases.connect == 7.0
+        headers = dict(wire.headers)
+        assert headers["X-Client"] == "tests"
+        assert headers["Accept"] == "application/json"
+        assert headers["User-Agent"].startswith("django-api-orm/")
+        assert not wire.follow_redirects
+        assert (wire.max_connections, wire.max_keepalive) == (7, 3)
         Book.objects.get(pk=1)
     [entry] = upstream.requests()
     assert entry["headers"]["x-client"] == "tests"
+    assert entry["headers"]["accept"] == "application/json"
+    assert entry["headers"]["user-agent"].startswith("django-api-orm/")
     assert "authorization" not in entry["headers"]
 
 
@@ -100,46 +99,46 @@ def test_auth_header_sent_by_private_alias(upstream: Upstream) -> None:
 def test_one_async_client_per_event_loop(upstream: Upstream) -> None:
     service = services["default"]
 
-    async def use_twice() -> httpx.AsyncClient:
-        first = service.async_client()
+    async def use_twice() -> Any:
+        first = service.async_driver()
         await Book.objects.aget(pk=1)
         await Book.objects.acount()
-        assert service.async_client() is first
-        assert not first.is_closed
+        assert service.async_driver() is first
+        assert not first.closed
         return first
 
     one = asyncio.run(use_twice())
     two = asyncio.run(use_twice())
     assert one is not two
-    assert one.is_closed
-    assert two.is_closed
-    assert len(service._async_clients) == 0
+    assert one.closed
+    assert two.closed
+    assert len(service._async_drivers) == 0
 
 
 async def test_same_async_client_across_tasks_of_one_loop(upstream: Upstream) -> None:
     service = services["default"]
 
-    async def client_of_task() -> httpx.AsyncClient:
+    async def client_of_task() -> Any:
         await Book.objects.aget(pk=1)
-        return service.async_client()
+        return service.async_driver()
 
     clients = await asyncio.gather(*(client_of_task() for _ in range(5)))
     assert len({id(c) for c in clients}) == 1
-    assert clients[0] is service.async_client()
+    assert clients[0] is service.async_driver()
 
 
 def test_async_to_sync_works_repeatedly(upstream: Upstream) -> None:
     service = services["default"]
-    clients: list[httpx.AsyncClient] = []
+    clients: list[Any] = []
 
     async def fetch(pk: int) -> int:
-        clients.append(service.async_client())
+        clients.append(service.async_driver())
         return (await Book.objects.aget(pk=pk)).id or 0
 
     for pk in range(1, 6):
         assert async_to_sync(fetch)(pk) == pk
-        assert len(service._async_clients) == 0  # each loop's client left with its loop
-    assert all(client.is_closed for client in clients)
+        assert len(service._async_drivers) == 0  # each loop's client left with its loop
+    assert all(client.closed for client in clients)
     assert len({id(c) for c in clients}) == 5
 
 
@@ -153,7 +152,7 @@ def test_hand_driven_loops_do_not_pile_up(upstream: Upstream) -> None:
             assert loop.run_until_complete(Book.objects.acount()) == 25
         finally:
             loop.close()
-        assert len(service._async_clients) <= 1
+        assert len(service._async_drivers) <= 1
 
 
 def test_async_client_in_a_thread_with_its_own_loop(upstream: Upstream) -> None:
@@ -168,7 +167,7 @@ def test_async_client_in_a_thread_with_its_own_loop(upstream: Upstream) -> None:
     for thread in threads:
         thread.join()
     assert results == [25] * 4
-    assert len(services["default"]._async_clients) == 0
+    assert len(services["default"]._async_drivers) == 0
 
 
 # -- Gather: concurrent in async, in order in sync ------------------------------------------------
@@ -313,23 +312,23 @@ def test_driver_closes_an_abandoned_plan(upstream: Upstream) -> None:
 
 def test_settings_service_reopens_after_close(upstream: Upstream) -> None:
     service = services["default"]
-    first = service.sync_client()
+    first = service.sync_driver()
     service.close()
-    assert first.is_closed
+    assert first.closed
     assert Book.objects.get(pk=1).id == 1
-    second = service.sync_client()
+    second = service.sync_driver()
     assert second is not first
-    assert not second.is_closed
+    assert not second.closed
 
 
 async def test_settings_service_reopens_after_aclose(upstream: Upstream) -> None:
     service = services["default"]
-    first = service.async_client()
+    first = service.async_driver()
     await Book.objects.aget(pk=1)
     await service.aclose()
-    assert first.is_closed
+    assert first.closed
     assert (await Book.objects.aget(pk=2)).id == 2
-    assert service.async_client() is not first
+    assert service.async_driver() is not first
 
 
 def test_explicit_client_is_final_after_close(upstream: Upstream) -> None:
@@ -355,19 +354,19 @@ async def test_explicit_async_client_is_final_after_close(upstream: Upstream) ->
 
 
 def test_http2_setting_builds_h2_capable_clients(upstream: Upstream) -> None:
-    raw = service_settings(upstream, HTTP2=True)
+    raw = service_settings(upstream, HTTP2=True, SYNC_TRANSPORT="auto", ASYNC_TRANSPORT="auto")
     with override_settings(API_ORM_SERVICES={"default": raw}):
         service = services["default"]
-        client = service.sync_client()
-        assert client._transport._pool._http2 is True  # type: ignore[attr-defined]
+        client = service.sync_driver()
+        assert client.http2 is True  # type: ignore[attr-defined]
 
         async def async_pool_http2() -> bool:
-            return bool(service.async_client()._transport._pool._http2)  # type: ignore[attr-defined]
+            return bool(service.async_driver().http2)  # type: ignore[attr-defined]
 
         assert asyncio.run(async_pool_http2()) is True
         # Plain http:// has no ALPN, so uvicorn is still spoken to over HTTP/1.1.
         assert Book.objects.get(pk=1).id == 1
-    assert services["default"].sync_client()._transport._pool._http2 is False  # type: ignore[attr-defined]
+    assert not getattr(services["default"].sync_driver(), "http2", False)
 
 
 # -- logging ------------------------------------------------------------------------------------

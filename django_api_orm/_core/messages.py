@@ -67,9 +67,15 @@ class Response:
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """Effect: send ``request`` once; the driver answers a Response or a RequestError."""
+    """Effect: send ``request`` once; the driver answers a Response or a RequestError.
+
+    ``timeout`` is what is left of the call's deadline, in seconds (None: the driver uses
+    the service's whole ``TIMEOUT``): connecting, sending, redirects and reading the body of
+    this attempt all end within it.
+    """
 
     request: Request
+    timeout: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,8 @@ Retried: idempotent requests (GET, HEAD, PUT, DELETE, OPTIONS, or a POST with an
 504. Never retried: timeouts after the request was sent, other statuses, non-idempotent
 requests. The wait is exponential with full jitter (``delay * 2**attempt``, scaled by a
 random factor in [0.5, 1]), or the server's ``Retry-After``; each wait is capped at
-``max_wait`` and the whole exchange at ``max_elapsed`` seconds.
+``max_wait`` and the whole exchange at ``max_elapsed`` seconds; no retry starts past the
+call's deadline (``timeout``), which each ``Send`` carries to the driver.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class RetryPolicy:
     delay: float = 1.0
     max_wait: float = 30.0
     max_elapsed: float = 60.0
+    # The call's deadline (seconds from the first attempt): every attempt, every wait and
+    # every body ends within it. None: only max_elapsed bounds the waits.
+    timeout: float | None = None
     clock: Callable[[], float] = field(default=time.monotonic, compare=False, repr=False)
     random: Callable[[], float] = field(default=random.random, compare=False, repr=False)
 
@@ -81,11 +85,14 @@ def _attempts(
 ) -> Plan[Response]:
     started = policy.clock()
     attempt = 0
+    deadline = policy.timeout
     while True:
-        outcome: SendResult = yield Send(request)
+        left = None if deadline is None else deadline - (policy.clock() - started)
+        outcome: SendResult = yield Send(request, left)
         if attempt < policy.max_retries and policy.should_retry(request, outcome):
             pause = policy.wait(attempt, outcome)
-            if policy.clock() - started + pause <= policy.max_elapsed:
+            ends = policy.clock() - started + pause
+            if ends <= policy.max_elapsed and (deadline is None or ends < deadline):
                 attempt += 1
                 yield Sleep(pause)
                 continue

@@ -16,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
+import socket
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +31,7 @@ from django_api_orm.registry import services
 
 __all__ = [
     "ASYNC_TRANSPORTS",
+    "SYNC_TRANSPORTS",
     "RawServer",
     "Seen",
     "aclosing_services",
@@ -37,21 +40,57 @@ __all__ = [
     "reply",
     "settings_for",
     "stream_reply",
+    "syn_blackhole",
 ]
 
-# Both async transports: aiohttp (the default, ``"auto"``) and httpx's own pool.
-ASYNC_TRANSPORTS = [pytest.param("aiohttp", id="aiohttp"), pytest.param("httpx", id="httpx")]
+# Every async driver: aiohttp (the default, ``"auto"``), httpx2's pool and httpx 0.28's.
+ASYNC_TRANSPORTS = [pytest.param(name, id=name) for name in ("aiohttp", "httpx2", "httpx")]
+# Every sync driver.
+SYNC_TRANSPORTS = [pytest.param(name, id=name) for name in ("pycurl", "httpx2", "httpx")]
 
 
 def settings_for(url: str, **extra: object) -> dict[str, object]:
-    """A service dict for a server at ``url`` (``/api/`` appended); ``extra`` overrides."""
-    return {"BASE_URL": f"{url}/api/", "RETRY_DELAY": 0, **extra}
+    """A service dict for a server at ``url`` (``/api/`` appended); ``extra`` overrides.
+    The drivers are those the suite runs on (``API_ORM_TEST_*_TRANSPORT``)."""
+    from tests.conftest import ASYNC_TRANSPORT, SYNC_TRANSPORT
+
+    return {
+        "BASE_URL": f"{url}/api/",
+        "RETRY_DELAY": 0,
+        "SYNC_TRANSPORT": SYNC_TRANSPORT,
+        "ASYNC_TRANSPORT": ASYNC_TRANSPORT,
+        **extra,
+    }
 
 
 def book_json(pk: int | str, **fields: object) -> bytes:
     """A detail body that ``tests.models.Book`` accepts."""
     row = {"id": int(pk), "title": f"Book {pk}", "year": 2000, **fields}
     return json.dumps(row).encode()
+
+
+@contextlib.contextmanager
+def syn_blackhole() -> Iterator[str]:
+    """``http://127.0.0.1:PORT`` where connecting times out: the port listens with a full
+    accept queue (never accepted), so Linux drops every new SYN."""
+    server = socket.socket()
+    held: list[socket.socket] = []
+    try:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        for _ in range(4):
+            sock = socket.socket()
+            sock.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                sock.connect(("127.0.0.1", port))
+            held.append(sock)
+        time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for sock in held:
+            sock.close()
+        server.close()
 
 
 @contextlib.contextmanager
@@ -227,15 +266,21 @@ class RawServer:
     def start(self, after: float = 0.0) -> None:
         """Listen and serve from a thread, ``after`` seconds from now."""
 
-        def serve() -> None:
-            if after and self._cancel.wait(after):
-                return
+        def activate() -> bool:
             with self._state:
                 if self._cancel.is_set():
-                    return
+                    return False
                 self._server.server_activate()
                 self._serving.set()
+                return True
+
+        def serve() -> None:
+            if after and (self._cancel.wait(after) or not activate()):
+                return
             self._server.serve_forever(poll_interval=0.02)
+
+        if not after:
+            activate()  # listening before start() returns: a client may connect at once
 
         self._thread = threading.Thread(target=serve, name=f"RawServer:{self.port}", daemon=True)
         self._thread.start()

@@ -66,12 +66,12 @@ def run_in_child(work: Any) -> dict[str, Any]:
 def test_child_uses_its_own_client_and_parent_keeps_its_own(upstream: Upstream) -> None:
     service = services["default"]
     assert Book.objects.get(pk=1).id == 1  # the parent's client is open, its pool warm
-    parent_client = service.sync_client()
-    parent_connections = len(parent_client._transport._pool.connections)  # type: ignore[attr-defined]
+    parent_client = service.sync_driver()
+    parent_connections = parent_client.connections()
 
     def child() -> dict[str, Any]:
         book = Book.objects.get(pk=2)
-        mine = services["default"].sync_client()
+        mine = services["default"].sync_driver()
         async_book = asyncio.run(Book.objects.aget(pk=3))
         return {
             "pid": os.getpid(),
@@ -79,7 +79,7 @@ def test_child_uses_its_own_client_and_parent_keeps_its_own(upstream: Upstream) 
             "async_book": async_book.id,
             "client": id(mine),
             "is_parents": mine is parent_client,
-            "parents_closed": parent_client.is_closed,
+            "parents_closed": parent_client.closed,
         }
 
     result = run_in_child(child)
@@ -90,8 +90,8 @@ def test_child_uses_its_own_client_and_parent_keeps_its_own(upstream: Upstream) 
     assert result["parents_closed"] is False  # the child did not close the shared sockets
     # The parent still works, on the same client and pool.
     assert Book.objects.get(pk=4).id == 4
-    assert service.sync_client() is parent_client
-    assert len(parent_client._transport._pool.connections) == parent_connections  # type: ignore[attr-defined]
+    assert service.sync_driver() is parent_client
+    assert parent_client.connections() == parent_connections
     paths = [e["path"] for e in upstream.requests("/api/books/")]
     assert paths == [f"/api/books/{pk}/" for pk in (1, 2, 3, 4)]
 

@@ -42,15 +42,9 @@ def bench_settings(server: BenchServer, **extra: object) -> dict[str, object]:
     return {"BASE_URL": server.api_url, "RETRY_DELAY": 0, **POOL, **extra}
 
 
-def open_connections(client: Any) -> int:
-    """Connections held by an httpx pool or an aiohttp connector (idle and in use)."""
-    transport = client._transport
-    pool = getattr(transport, "_pool", None)
-    if pool is not None:
-        return len(pool.connections)
-    connector = transport.client.connector
-    idle = sum(len(conns) for conns in connector._conns.values())
-    return idle + len(connector._acquired)
+def open_connections(driver: Any) -> int:
+    """Connections held by a driver's pool (idle and in use)."""
+    return int(driver.connections())
 
 
 @pytest.mark.parametrize("transport", ASYNC_TRANSPORTS)
@@ -60,7 +54,7 @@ async def test_500_concurrent_agets_through_10_connections(
     pks = [i % ROWS + 1 for i in range(500)]
     async with aclosing_services(default=bench_settings(bench, ASYNC_TRANSPORT=transport)):
         await Book.objects.aget(pk=1)  # the pool exists before the burst
-        client = services["default"].async_client()
+        client = services["default"].async_driver()
         peak = 0
         done = asyncio.Event()
 
@@ -94,7 +88,7 @@ def test_1000_sync_gets_from_threads_share_one_pool(bench: BenchServer, threads:
     def get(pk: int) -> int:
         book = Book.objects.get(pk=pk)
         with lock:
-            clients.add(id(services["default"].sync_client()))
+            clients.add(id(services["default"].sync_driver()))
         return book.id or 0
 
     # With 50 threads on 10 connections, httpcore's sync pool now and then closes an idle
@@ -102,7 +96,7 @@ def test_1000_sync_gets_from_threads_share_one_pool(bench: BenchServer, threads:
     # library's retry of idempotent requests is what keeps the figure at 0 errors.
     settings = bench_settings(bench, MAX_RETRIES=3)
     with override_settings(API_ORM_SERVICES={"default": settings}):
-        client = services["default"].sync_client()
+        client = services["default"].sync_driver()
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=threads) as pool:
             futures = [pool.submit(get, pk) for pk in pks]

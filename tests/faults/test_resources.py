@@ -65,7 +65,7 @@ def test_250_calls_through_loop_bridges_leave_no_descriptors(
                 bridges[n % 3](n % 25 + 1)
             gc.collect()
         after = open_fds()
-        leftover = len(services["default"]._async_clients)
+        leftover = len(services["default"]._async_drivers)
     ping.disconnect(receiver)
     assert fetched[3:] == [n % 25 + 1 for n in range(CALLS)]
     assert after - before <= 2, (before, after)

@@ -382,22 +382,7 @@ async def test_async_settings_service_that_opts_in_drops_auth_too(
     assert authorizations(redirecting) == [f"Bearer {TOKEN}"]
 
 
-@pytest.mark.parametrize(
-    "transport",
-    [
-        pytest.param(
-            "aiohttp",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG (default async transport, httpx-aiohttp): a redirected GET is sent "
-                "with 'Transfer-Encoding: chunked', 'Content-Type: application/octet-stream' "
-                "and an empty chunked body, because the unread redirect stream is passed to "
-                "aiohttp; servers and proxies that refuse a GET with a body reject it",
-            ),
-        ),
-        "httpx",
-    ],
-)
+@pytest.mark.parametrize("transport", ASYNC_TRANSPORTS)
 async def test_a_redirected_get_carries_no_body(
     redirecting: RawServer, landing: RawServer, transport: str
 ) -> None:

@@ -201,8 +201,11 @@ def test_delete(alias: str, json_server: JsonServer) -> None:
         assert books(alias).filter(author="Z").delete() == (15, {label: 15})
     _assert_z_deleted(json_server)
     if alias == PAGED:
-        assert [r.method for r in captured.requests].count("DELETE") == 15
-        assert len(captured.requests) == 2 + 15  # two pages of Z rows, then one DELETE each
+        assert len({r.url for r in captured.requests if r.method == "DELETE"}) == 15
+        # Two pages of Z rows, then one DELETE each (a send retried on a connection the
+        # restarted server dropped counts as one).
+        assert len({r.url for r in captured.requests if r.method == "GET"}) == 2
+        assert len({r.url for r in captured.requests}) == 2 + 15
 
 
 @both_aliases
@@ -218,8 +221,9 @@ def test_update(alias: str, json_server: JsonServer) -> None:
         assert books(alias).filter(author="Z").update(year=1900) == 15
     _assert_z_updated(json_server)
     if alias == PAGED:
-        assert [r.method for r in captured.requests].count("PATCH") == 15
-        assert len(captured.requests) == 2 + 15
+        assert len({r.url for r in captured.requests if r.method == "PATCH"}) == 15
+        assert len({r.url for r in captured.requests if r.method == "GET"}) == 2
+        assert len({r.url for r in captured.requests}) == 2 + 15
 
 
 @both_aliases

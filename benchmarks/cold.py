@@ -1,0 +1,101 @@
+"""B6's fresh processes: what the first moments cost. Prints one JSON line.
+
+``python -m benchmarks.cold import`` times ``import django_api_orm`` right after
+``import django``; ``import-setup`` after ``django.setup()`` of a project with
+``django.contrib.auth`` (so ``django.db.models`` is loaded, as in most projects);
+``first-get --base-url URL`` times the first ``get(pk=1)`` after ``django.setup()`` (its
+``ready()`` has warmed the drivers); ``first-aget --base-url URL`` runs the first ``aget``
+and 50 more gathered on a loop in debug mode and reports the longest callback the loop ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+import time
+from typing import Any
+
+
+def _configure(base_url: str | None, apps: list[str]) -> None:
+    from django.conf import settings
+
+    services = {"default": {"BASE_URL": base_url, "RETRY_DELAY": 0}} if base_url else {}
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="cold-start-not-secret",
+        USE_TZ=True,
+        INSTALLED_APPS=apps,
+        DATABASES={},
+        API_ORM_SERVICES=services,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Measure one mode."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("mode", choices=("import", "import-setup", "first-get", "first-aget"))
+    parser.add_argument("--base-url")
+    args = parser.parse_args(argv)
+    result: dict[str, Any] = {"mode": args.mode}
+    if args.mode == "import":
+        import django
+
+        started = time.perf_counter()
+        import django_api_orm
+
+        result["ms"] = (time.perf_counter() - started) * 1000
+    elif args.mode == "import-setup":
+        import django
+
+        _configure(None, ["django.contrib.auth", "django.contrib.contenttypes"])
+        django.setup()
+        started = time.perf_counter()
+        import django_api_orm  # noqa: F401
+
+        result["ms"] = (time.perf_counter() - started) * 1000
+    else:
+        import django
+
+        _configure(args.base_url, ["django_api_orm"])
+        django.setup()
+        from benchmarks.common import book_model
+
+        book = book_model()
+        if args.mode == "first-get":
+            started = time.perf_counter()
+            book.objects.get(pk=1)
+            result["ms"] = (time.perf_counter() - started) * 1000
+        else:
+            result["ms"] = _longest_callback(book)
+    print(json.dumps(result))
+
+
+def _longest_callback(book: Any) -> float:
+    import asyncio
+
+    took: list[float] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            found = re.search(r"took ([0-9.]+) seconds", record.getMessage())
+            if found:
+                took.append(float(found.group(1)) * 1000)
+
+    logging.getLogger("asyncio").addHandler(Catch())
+    logging.getLogger("asyncio").setLevel(logging.WARNING)
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        loop.slow_callback_duration = 0.0  # log every callback with its duration
+        await book.objects.aget(pk=1)
+        await asyncio.gather(*(book.objects.aget(pk=pk) for pk in range(1, 51)))
+
+    asyncio.run(run(), debug=True)
+    return max(took, default=0.0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
