@@ -25,6 +25,7 @@ exactly: ``offset=30&limit=40``.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -39,7 +40,10 @@ from .query import EmptyResult, RemoteQuery
 from .responses import parse_json
 from .urls import check_same_origin, redact_url
 
-__all__ = ["PageWalker", "count", "fetch_page"]
+__all__ = ["STREAM_PK_WINDOW", "PageWalker", "count", "fetch_page"]
+
+# When streaming, repeated rows are looked for in this many most recent pages.
+STREAM_PK_WINDOW = 8
 
 
 class PageWalker:
@@ -79,7 +83,11 @@ class PageWalker:
         self.total: int | None = None
         self.rows: list[Any] = []
         self.requests = 0
+        # The pks read so far: every page's when the rows are kept anyway; when streaming,
+        # only the last few pages' (memory stays flat; a loop longer than that window still
+        # ends at MAX_PAGES).
         self._pks: set[Any] = set()
+        self._recent: deque[list[Any]] = deque()
         self._followed: set[str] = set()
         try:
             self.base_params = [] if query.empty else dialect.query_params(query, qctx)
@@ -205,11 +213,15 @@ class PageWalker:
 
     def _fresh(self, items: list[Any], request: Request) -> set[int] | range:
         """The indexes of rows no earlier page held; raises when every row was read before."""
-        pk_of = _pk_reader(self.qctx)
-        pks = [pk_of(row) for row in items]
+        pks = _pks_of(items, self.qctx)
         seen = self._pks
         repeated = {i for i, pk in enumerate(pks) if pk is not None and pk in seen}
-        seen.update(pk for pk in pks if pk is not None)
+        seen.update(pks)
+        seen.discard(None)
+        if self.stream:
+            self._recent.append(pks)
+            if len(self._recent) > STREAM_PK_WINDOW:
+                seen.difference_update(self._recent.popleft())
         if not repeated:
             return range(len(items))
         if len(repeated) == len(items):
@@ -321,20 +333,20 @@ def _has_more(page: Page, end: int) -> bool:
     return page.total is not None and page.total > end
 
 
-def _pk_reader(qctx: QueryContext) -> Any:
+def _pks_of(items: list[Any], qctx: QueryContext) -> list[Any]:
+    """The pk of each row (a dict, or a schema instance from the fast path)."""
     name = qctx.pk
-    spec = qctx.fields.get(name)
-    wire = spec.param if spec is not None else name
-
-    def pk_of(row: Any) -> Any:
-        value = row.get(wire) if isinstance(row, dict) else getattr(row, name, None)
-        try:
-            hash(value)
-        except TypeError:
-            return repr(value)
-        return value
-
-    return pk_of
+    if items and not isinstance(items[0], dict):
+        pks = [getattr(row, name, None) for row in items]
+    else:
+        spec = qctx.fields.get(name)
+        wire = spec.param if spec is not None else name
+        pks = [row.get(wire) if isinstance(row, dict) else None for row in items]
+    try:
+        set(pks)
+    except TypeError:  # an unhashable pk (a nested object): compared by its repr
+        pks = [None if pk is None else repr(pk) for pk in pks]
+    return pks
 
 
 def _one_page_size(low: int, wanted: int, dialect: Dialect) -> int:
