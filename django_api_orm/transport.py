@@ -22,6 +22,7 @@ import threading
 import time
 import zlib
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping
+from contextlib import aclosing
 from typing import Any, TypeVar
 from urllib.parse import urljoin
 
@@ -284,33 +285,15 @@ class Service:
     # (api_orm_check uses it to read status, latency and HTTP version).
 
     def run(self, plan: Plan[T], *, observe: Observer | None = None) -> T:
-        """Carry out ``plan`` with the sync driver and return its result (the loop of
-        :meth:`_drive`, without a generator around it)."""
-        driver = self.sync_driver()
-        value: Any = None
-        error: BaseException | None = None
-        trail = _Trail()
+        """Carry out ``plan`` with the sync driver and return its result."""
+        driving = self._drive(plan, observe)
         try:
-            while True:
-                try:
-                    effect = plan.send(value) if error is None else plan.throw(error)
-                except StopIteration as stop:
-                    result: T = stop.value
-                    return result
-                except exceptions.APIError as failed:
-                    self._complete(failed, trail)
-                    raise
-                value = error = None
-                if isinstance(effect, Rows):
-                    raise RuntimeError("This plan streams rows: use Service.stream().")
-                trail.note(effect)
-                try:
-                    value = self.perform(effect, driver, observe)
-                except Exception as caught:  # raised inside the plan, as `await` would
-                    error = caught
-                trail.saw(value)
-        finally:
-            plan.close()
+            next(driving)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        driving.close()
+        raise RuntimeError("This plan streams rows: use Service.stream().")
 
     def stream(self, plan: Plan[Any]) -> Iterator[list[Any]]:
         """Carry out a streaming plan, yielding each batch of rows it hands out."""
@@ -367,38 +350,12 @@ class Service:
 
     async def arun(self, plan: Plan[T], *, observe: Observer | None = None) -> T:
         """Carry out ``plan`` with the running loop's async driver; started sub-plans run
-        concurrently. (The loop of :meth:`_adrive`, without an async generator around it:
-        one ``aget`` is one plain coroutine.)"""
-        driver = self.async_driver()
-        started: set[asyncio.Future[Any]] = set()
-        value: Any = None
-        error: BaseException | None = None
-        trail = _Trail()
-        try:
-            while True:
-                try:
-                    effect = plan.send(value) if error is None else plan.throw(error)
-                except StopIteration as stop:
-                    result: T = stop.value
-                    return result
-                except exceptions.APIError as failed:
-                    self._complete(failed, trail)
-                    raise
-                value = error = None
-                if isinstance(effect, Rows):
-                    raise RuntimeError("This plan streams rows: use Service.astream().")
-                trail.note(effect)
-                try:
-                    value = await self.aperform(effect, driver, observe, started)
-                except Exception as caught:
-                    error = caught
-                trail.saw(value)
-        finally:
-            plan.close()
-            if started:
-                for task in started:
-                    task.cancel()
-                await asyncio.gather(*started, return_exceptions=True)
+        concurrently."""
+        outcome: list[T] = []
+        async with aclosing(self._adrive(plan, observe, outcome)) as driving:
+            async for _ in driving:
+                raise RuntimeError("This plan streams rows: use Service.astream().")
+        return outcome[0]
 
     def astream(self, plan: Plan[Any]) -> AsyncGenerator[list[Any], None]:
         """Async twin of :meth:`stream`: pages started ahead keep coming while the caller
