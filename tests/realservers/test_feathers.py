@@ -272,3 +272,14 @@ def test_update(alias: str, feathers: FeathersServer) -> None:
 async def test_aupdate(alias: str, feathers: FeathersServer) -> None:
     assert await books(alias).filter(author="Z").aupdate(year=1900) == 15
     _assert_z_updated(feathers)
+
+
+def test_reading_every_row_costs_three_requests() -> None:
+    import time
+
+    started = time.perf_counter()
+    with capture_requests(PLAIN) as captured:
+        assert len(list(books().all())) == 25
+    took = time.perf_counter() - started
+    assert [r.method for r in captured.requests] == ["GET"] * 3  # skip 0, then 10 and 20
+    print(f"FIGURE feathers: 25 rows in {len(captured.requests)} requests, {took * 1000:.1f} ms")

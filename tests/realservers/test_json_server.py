@@ -230,3 +230,14 @@ def test_update(alias: str, json_server: JsonServer) -> None:
 async def test_aupdate(alias: str, json_server: JsonServer) -> None:
     assert await books(alias).filter(author="Z").aupdate(year=1900) == 15
     _assert_z_updated(json_server)
+
+
+def test_reading_every_row_costs_three_requests() -> None:
+    import time
+
+    started = time.perf_counter()
+    with capture_requests(PLAIN) as captured:
+        assert len(list(books().all())) == 25
+    took = time.perf_counter() - started
+    assert [r.method for r in captured.requests] == ["GET"] * 3  # _page=1, then 2 and 3
+    print(f"FIGURE json-server: 25 rows in {len(captured.requests)} requests, {took * 1000:.1f} ms")
