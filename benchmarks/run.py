@@ -811,10 +811,12 @@ NOTES = [
 
 # Where a bar is missed, where the time goes (cProfile of the library's runs, `--profile`).
 GAPS = [
-    "Ratios move between runs on this shared 2-core machine by a few hundredths (the other "
-    "full run of the day: B1 1.44x, B2 1.29x, B3.cpu 1.54x, B4 1.36x); a bar within a few "
-    "percent of its ratio may pass in one run and fail in the next.",
-    "B1 (sync get ≤ 1.5x the fastest raw client, pycurl): passes, by a small margin. The "
+    "Ratios move between runs on this shared 2-core machine by several hundredths (on the "
+    "transports branch before the merges: B1 1.42-1.44x, B2 1.23-1.29x, B3.cpu 1.45-1.54x, "
+    "B4 1.33-1.36x); a bar within a few percent of its ratio may pass in one run and fail in "
+    "the next.",
+    "B1 (sync get ≤ 1.5x the fastest raw client, pycurl): at its bar (1.42x before the merge "
+    "of row verification, the ninja Mapping and the observability hooks; 1.55x after). The "
     "library costs about 90-100 µs of CPU per call above raw pycurl + pydantic (B1.cpu): about "
     "20 µs in the driver (callbacks, header parsing, the body cap, the handle pool) and the "
     "rest in the queryset, the plan and the model instance (`queryset.py`, `_core/`, "
@@ -829,10 +831,10 @@ GAPS = [
     "and the page walker's repeated-row check (`_core/walk.py` `pk_of`) about 80 µs; the raw "
     "loop builds pydantic objects only. The driver adds about 40 µs per page. On httpx2 (B4.b) "
     "the same fixed cost is a smaller share.",
-    "B5: the growth went from 2.3 MiB (results of e067e90) to about 12 MiB with the page "
-    "walker of 1cda190 (measured at 1cda190 before any transport change: the same 12 MiB on "
-    "pycurl and on httpx2), so it is not a driver's; still under its 30 MiB bar.",
-    "B6 (import ≤ 100 ms after Django): missed. After `import django` alone, "
+    "B5: the page walker's repeated-row check held every pk read (about 12 MiB at 100k rows); "
+    "streaming now compares with the last 8 pages only, back to about 5.5 MiB against raw "
+    "code's 4 MiB.",
+    "B6 (import ≤ 100 ms after Django): missed (216-280 ms). After `import django` alone, "
     "`django.db.models` (imported by `_core/dialect.py`) costs about 70 ms of it; after "
     "`django.setup()` of a project with contrib.auth (B6.a) pydantic's own import is about "
     "55 ms of the rest, the library's modules about 60 ms. Settings schemas are now built at "
