@@ -8,7 +8,9 @@
     ]
 
 One row per request: the call that sent it (``Book.objects.get``), method, URL (secret
-query values masked), status, attempts (retries included), total time and error. Rows are
+query values masked), status, attempts (retries included), total time, error, and a note
+when the library refused a wrong answer (a filter the API ignored, looping pages, a lookup
+refused before sending). Rows are
 collected per page: the panel sets a context variable around the view, so requests of other
 pages served concurrently (threads or tasks) never show up. Sync and async views alike.
 """
@@ -32,7 +34,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import ngettext
 
-from . import _observe
+from . import _observe, exceptions
 
 __all__ = ["APIRequestsPanel"]
 
@@ -47,6 +49,8 @@ class _Row:
     attempts: int
     time_ms: float
     error: str
+    note: str = ""
+    call_key: int = 0
 
 
 class _Recorder:
@@ -71,6 +75,7 @@ class _Recorder:
                 attempts=1,
                 time_ms=time_ms,
                 error=error,
+                call_key=id(attempt.call),
             )
             self.rows.append(row)
             self._open[key] = row
@@ -79,6 +84,33 @@ class _Recorder:
         row.status = attempt.status_code
         row.time_ms += time_ms
         row.error = error
+
+    def refused(self, call: _observe.Call, error: BaseException) -> None:
+        """Note on the call's rows why the library refused a wrong answer (or, refused
+        before sending, a row of its own)."""
+        note = _refusal(error)
+        if not note:
+            return
+        mine = [row for row in self.rows if row.call_key == id(call)]
+        for row in mine:
+            row.note = note
+        if not mine:
+            self.rows.append(
+                _Row(call.name, call.service, "—", "", None, 0, 0.0, "", note, id(call))
+            )
+
+
+def _refusal(error: BaseException) -> str:
+    """The note for a refused answer: verification, pagination, an unsupported query."""
+    if isinstance(error, exceptions.FilterIgnored):
+        return f"verification: the API ignored {error.lookup} (pk={error.pk!r}); nothing written"
+    if isinstance(error, exceptions.TooManyPages):
+        return f"pagination: over MAX_PAGES={error.limit}"
+    if isinstance(error, exceptions.PaginationError):
+        return "pagination: pages repeat rows or links"
+    if isinstance(error, exceptions.NotSupportedError):
+        return f"refused before sending: {error}"
+    return ""
 
 
 def _describe(error: BaseException) -> str:
@@ -96,12 +128,18 @@ class _Recording(_observe.Observer):
         if recorder is not None:
             recorder.add(attempt)
 
+    def call_ended(self, call: _observe.Call, error: BaseException | None) -> None:
+        recorder = _recorder.get()
+        if recorder is not None and error is not None:
+            recorder.refused(call, error)
+
 
 _RECORDING = _Recording()
 
 
 class APIRequestsPanel(Panel):
-    """Outgoing API requests of the page: call, method, URL, status, attempts, time, error."""
+    """Outgoing API requests of the page: call, method, URL, status, attempts, time, error,
+    note."""
 
     is_async = True
     title = "API requests"

@@ -16,6 +16,7 @@ import pytest
 from django.test import AsyncClient, Client, override_settings
 
 from django_api_orm import _observe
+from tests.conftest import service_settings
 from tests.models import Book
 from tests.upstream_fixture import Upstream
 
@@ -163,3 +164,16 @@ def test_no_toolbar_no_receiver(upstream: Upstream) -> None:
     Client().get("/toolbar/sync/")  # the toolbar is not shown: nothing subscribes
     assert _observe._observers == ()
     assert not signals.api_request.has_listeners()
+
+
+def test_refused_answers_are_noted(upstream: Upstream) -> None:
+    with override_settings(API_ORM_SERVICES={"default": service_settings(upstream)}):
+        page = Client().get("/toolbar/refused/", {"djdt": "1"})
+        table = rows(page)
+    assert [row[:2] for row in table] == [
+        ["NarrowBook.objects.delete", "GET"],
+        ["NarrowBook.objects.count", "—"],
+    ]
+    assert table[0][7].startswith("verification: the API ignored title__startswith")
+    assert table[1][7].startswith("refused before sending:")
+    assert [e["method"] for e in upstream.requests()] == ["GET"]  # nothing deleted

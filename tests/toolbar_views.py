@@ -44,3 +44,15 @@ def down_page(request: HttpRequest) -> HttpResponse:
     except Exception as error:  # the upstream is down: the page says so
         return HttpResponse(PAGE.format(type(error).__name__))
     return HttpResponse(PAGE.format("up"))
+
+
+def refused_page(request: HttpRequest) -> HttpResponse:
+    """narrow-books ignores title lookups: the delete is refused, then the lookup too."""
+    from django_api_orm import exceptions
+    from tests.models import NarrowBook
+
+    with contextlib.suppress(exceptions.FilterIgnored):
+        NarrowBook.objects.filter(title__startswith="Orw").delete()
+    with contextlib.suppress(exceptions.NotSupportedError):
+        NarrowBook.objects.filter(title__startswith="Orw").count()
+    return HttpResponse(PAGE.format("refused"))

@@ -11,5 +11,6 @@ urlpatterns: list[object] = [
     path("toolbar/async/", toolbar_views.async_page),
     path("toolbar/quiet/", toolbar_views.quiet_page),
     path("toolbar/down/", toolbar_views.down_page),
+    path("toolbar/refused/", toolbar_views.refused_page),
     path("__debug__/", include("debug_toolbar.urls")),
 ]
