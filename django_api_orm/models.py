@@ -14,6 +14,7 @@ run the same plan (see :mod:`django_api_orm._core.plans`).
 
 from __future__ import annotations
 
+import copy
 import decimal
 import types
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
@@ -353,12 +354,44 @@ class APIModelBase(type):
                 {"__module__": module, "__qualname__": f"{name}.MultipleObjectsReturned"}
             ),
         )
-        manager_class = cls._manager_class()  # type: ignore[attr-defined]
-        manager = manager_class(cls)
-        cls.objects = _ManagerDescriptor(manager)  # type: ignore[attr-defined]
-        cls._default_manager = manager  # type: ignore[attr-defined]  # for Django's shortcuts
+        _install_managers(cls, bases, attrs)
         _ALL_MODELS.append(cls)  # type: ignore[arg-type]
         return cls
+
+
+def _declared_managers(bases: tuple[type, ...], attrs: dict[str, Any]) -> dict[str, Any]:
+    """Managers declared on the class, or on abstract bases, in definition order."""
+    found: dict[str, Any] = {}
+    for base in reversed([b for klass in bases for b in klass.__mro__]):
+        for name, value in vars(base).items():
+            if getattr(value, "_is_manager", False) and not isinstance(value, type):
+                found[name] = value
+    for name, value in attrs.items():
+        if getattr(value, "_is_manager", False) and not isinstance(value, type):
+            found.pop(name, None)
+            found[name] = value
+    return found
+
+
+def _install_managers(cls: type, bases: tuple[type, ...], attrs: dict[str, Any]) -> None:
+    """Bind each declared manager (a copy per model); ``objects`` when none is declared.
+    ``_default_manager`` is the first declared (Django's shortcuts use it),
+    ``_base_manager`` a plain one."""
+    manager_class = cls._manager_class()  # type: ignore[attr-defined]
+    declared = _declared_managers(bases, attrs) or {"objects": manager_class()}
+    clashes = sorted(set(declared) & set(cls._meta.fields))  # type: ignore[attr-defined]
+    if clashes:
+        raise ImproperlyConfigured(
+            f"{cls.__name__}: managers {clashes} have the names of schema fields; rename them."
+        )
+    bound = {}
+    for name, unbound in declared.items():
+        manager = copy.copy(unbound)
+        manager.model = cls
+        bound[name] = manager
+        setattr(cls, name, _ManagerDescriptor(manager))
+    cls._default_manager = next(iter(bound.values()))  # type: ignore[attr-defined]
+    cls._base_manager = manager_class(cls)  # type: ignore[attr-defined]
 
 
 def _parents(bases: tuple[type, ...], attr: str) -> list[type]:
@@ -391,6 +424,7 @@ class APIModel(metaclass=APIModelBase):
     if TYPE_CHECKING:
         objects: ClassVar[Manager[Any]]
         _default_manager: ClassVar[Manager[Any]]
+        _base_manager: ClassVar[Manager[Any]]
 
     _data: BaseModel
     # True until the object exists on the API: save() then POSTs, even with a preset pk.

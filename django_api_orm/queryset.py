@@ -8,6 +8,7 @@ its twin, before any request.
 
 from __future__ import annotations
 
+import inspect
 from collections import namedtuple
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
 from contextlib import aclosing
@@ -55,14 +56,16 @@ class QuerySet(Generic[M]):
     """
 
     _queryset_class: ClassVar[type[QuerySet[Any]] | None] = None
+    model: type[M]
 
     def __init__(
         self,
-        model: type[M],
+        model: type[M] | None = None,
         query: RemoteQuery | None = None,
         using: str | None = None,
     ) -> None:
-        self.model = model
+        # None for a manager declared in a model's class body, until the model binds it.
+        self.model = model  # type: ignore[assignment]
         self._query = query or RemoteQuery()
         self._using = using
         self._kind = "model"
@@ -173,6 +176,13 @@ class QuerySet(Generic[M]):
     def params(self, **params: Any) -> QuerySet[M]:
         """Add the API's own query parameters (e.g. ``search="dune"``), sent unchanged."""
         return self._chain(_query=self._query.with_params(params))
+
+    @classmethod
+    def as_manager(cls) -> Any:
+        """A manager whose querysets are this class, as Django's ``QuerySet.as_manager()``:
+        ``objects = BookQuerySet.as_manager()``."""
+        base = AsyncManager if issubclass(cls, AsyncQuerySet) else Manager
+        return base.from_queryset(cls)()
 
     def trust_api(self) -> QuerySet[M]:
         """Let ``update()``/``delete()`` write to rows the library cannot check against the
@@ -741,17 +751,36 @@ for _name in (
 
 
 class Manager(QuerySet[M]):
-    """``Model.objects``: the entry point to querysets; itself an unfiltered queryset.
+    """``Model.objects``: the entry point to querysets.
 
-    Evaluation methods (``get``, ``count``...) work on it directly; to iterate, call
-    ``.all()`` first, as in Django.
+    Every public queryset method is proxied to :meth:`get_queryset` (override it to narrow
+    every use of the manager, as in Django); to iterate, call ``.all()`` first. Declare your
+    own in the model's class body (``objects = BookManager()``), build one from a queryset
+    class (``Manager.from_queryset(BookQuerySet)``, ``BookQuerySet.as_manager()``).
     """
 
     _queryset_class: ClassVar[type[QuerySet[Any]] | None] = QuerySet
+    _is_manager: ClassVar[bool] = True
 
     def get_queryset(self) -> QuerySet[M]:
         """A fresh queryset over every row."""
-        return self._chain()
+        cls = self._queryset_class or QuerySet
+        return cls(self.model, using=self._using)
+
+    @classmethod
+    def from_queryset(
+        cls, queryset_class: type[QuerySet[Any]], class_name: str | None = None
+    ) -> Any:
+        """A manager class whose querysets are ``queryset_class``, with its methods."""
+        attrs: dict[str, Any] = {"_queryset_class": queryset_class}
+        for klass in queryset_class.__mro__:
+            if klass in (QuerySet, AsyncQuerySet) or not issubclass(klass, QuerySet):
+                break
+            for name, value in vars(klass).items():
+                if not name.startswith("_") and callable(value) and name not in attrs:
+                    attrs[name] = _proxy(name, value)
+        name = class_name or f"{cls.__name__}From{queryset_class.__name__}"
+        return type(name, (cls,), attrs)
 
     def _fetch_all(self) -> list[Any]:
         return self.get_queryset()._fetch_all()  # never cache rows on the shared manager
@@ -772,7 +801,36 @@ class Manager(QuerySet[M]):
         raise TypeError(f"object of type '{type(self).__name__}' has no len(); use .count()")
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} for {self.model.__name__}>"
+        model = self.model.__name__ if self.model is not None else "(unbound)"
+        return f"<{type(self).__name__} for {model}>"
+
+
+def _proxy(name: str, original: Any) -> Any:
+    """``manager.name(...)`` → ``manager.get_queryset().name(...)``, of the same colour (a
+    coroutine function stays one, for asgiref and inspect)."""
+    method: Any
+    if inspect.isasyncgenfunction(original):
+
+        async def method(self: Manager[Any], *args: Any, **kwargs: Any) -> Any:
+            async for item in getattr(self.get_queryset(), name)(*args, **kwargs):
+                yield item
+
+    elif inspect.iscoroutinefunction(original):
+
+        async def method(self: Manager[Any], *args: Any, **kwargs: Any) -> Any:
+            return await getattr(self.get_queryset(), name)(*args, **kwargs)
+
+    else:
+
+        def method(self: Manager[Any], *args: Any, **kwargs: Any) -> Any:
+            return getattr(self.get_queryset(), name)(*args, **kwargs)
+
+    method.__name__ = name
+    method.__qualname__ = f"Manager.{name}"
+    method.__doc__ = getattr(original, "__doc__", None)
+    if getattr(original, "alters_data", False):
+        method.alters_data = True
+    return method
 
 
 class AsyncQuerySet(QuerySet[M]):
@@ -811,7 +869,9 @@ class AsyncManager(AsyncQuerySet[M]):
 
     _queryset_class: ClassVar[type[QuerySet[Any]] | None] = AsyncQuerySet
 
+    _is_manager: ClassVar[bool] = True
     get_queryset = Manager.get_queryset
+    from_queryset = Manager.__dict__["from_queryset"]
     _fetch_all = Manager._fetch_all
     _afetch_all = Manager._afetch_all
     __iter__ = Manager.__iter__
@@ -819,3 +879,18 @@ class AsyncManager(AsyncQuerySet[M]):
     __bool__ = Manager.__bool__
     __len__ = Manager.__len__
     __repr__ = Manager.__repr__
+
+
+# Every public queryset method of a manager goes through get_queryset(), as in Django.
+_MANAGER_OWN = {"get_queryset", "from_queryset", "as_manager"}
+for _manager_class, _queryset in ((Manager, QuerySet), (AsyncManager, AsyncQuerySet)):
+    for _name in dir(_queryset):
+        _value = getattr(_queryset, _name)
+        if (
+            _name.startswith("_")
+            or _name in _MANAGER_OWN
+            or isinstance(inspect.getattr_static(_queryset, _name), property | classmethod)
+            or not callable(_value)
+        ):
+            continue
+        setattr(_manager_class, _name, _proxy(_name, _value))
