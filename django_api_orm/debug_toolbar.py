@@ -59,8 +59,11 @@ class _Recorder:
     def __init__(self) -> None:
         self.rows: list[_Row] = []
         self._open: dict[tuple[int, str, str, str], _Row] = {}
+        # Rows name their call by id(): the calls are kept alive so no id is reused.
+        self._calls: list[Any] = []
 
     def add(self, attempt: _observe.Attempt) -> None:
+        self._calls.append(attempt.call)
         key = (id(attempt.call), attempt.service, attempt.method, attempt.url)
         time_ms = attempt.duration * 1000
         error = "" if attempt.error is None else _describe(attempt.error)
@@ -91,6 +94,7 @@ class _Recorder:
         note = _refusal(error)
         if not note:
             return
+        self._calls.append(call)
         mine = [row for row in self.rows if row.call_key == id(call)]
         for row in mine:
             row.note = note
