@@ -581,19 +581,19 @@ class QuerySet(Generic[M]):
     def latest(self, *fields: str) -> M:
         """The last object by ``fields`` (or the model's ``_get_latest_by``); DoesNotExist
         when there is none."""
-        return self._latest_query(fields, reverse=True)._first_or_raise()
+        return cast(M, self._latest_query(fields, reverse=True)._run("alatest", reads.only))
 
     async def alatest(self, *fields: str) -> M:
         """Async twin of :meth:`latest`."""
-        return await self._latest_query(fields, reverse=True)._afirst_or_raise()
+        return await self._latest_query(fields, reverse=True)._arun(reads.only)
 
     def earliest(self, *fields: str) -> M:
         """The first object by ``fields`` (or the model's ``_get_latest_by``)."""
-        return self._latest_query(fields, reverse=False)._first_or_raise()
+        return cast(M, self._latest_query(fields, reverse=False)._run("aearliest", reads.only))
 
     async def aearliest(self, *fields: str) -> M:
         """Async twin of :meth:`earliest`."""
-        return await self._latest_query(fields, reverse=False)._afirst_or_raise()
+        return await self._latest_query(fields, reverse=False)._arun(reads.only)
 
     def _latest_query(self, fields: tuple[str, ...], *, reverse: bool) -> QuerySet[M]:
         self._not_sliced("change the ordering of")
@@ -608,18 +608,6 @@ class QuerySet(Generic[M]):
         if reverse:
             order = tuple(f[1:] if f.startswith("-") else f"-{f}" for f in order)
         return cast(QuerySet[M], self.order_by(*order)[:1])
-
-    def _first_or_raise(self) -> M:
-        found = self.first()
-        if found is None:
-            raise self._does_not_exist()
-        return found
-
-    async def _afirst_or_raise(self) -> M:
-        found = await self.afirst()
-        if found is None:
-            raise self._does_not_exist()
-        return found
 
     def contains(self, obj: M) -> bool:
         """Whether ``obj`` is among the rows: one request asking for its pk."""
@@ -641,13 +629,14 @@ class QuerySet(Generic[M]):
     def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, int]:
         """``aggregate(Count("pk"))`` (or ``n=Count("id")``) from the API's total; other
         aggregates need the rows: NotSupportedError."""
-        return {name: self.count() for name in self._count_names(args, kwargs)}
+        names = self._count_names(args, kwargs)
+        total = self._run("aaggregate", reads.count)
+        return dict.fromkeys(names, total)
 
     async def aaggregate(self, *args: Any, **kwargs: Any) -> dict[str, int]:
         """Async twin of :meth:`aggregate`."""
         names = self._count_names(args, kwargs)
-        total = await self.acount()
-        return {name: total for name in names}
+        return dict.fromkeys(names, await self._arun(reads.count))
 
     def _count_names(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[str]:
         meta = self.model._meta

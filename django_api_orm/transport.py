@@ -698,7 +698,7 @@ def _scrub_error(error: exceptions.APIError, wire: Wire) -> None:
 
 def _signal(effect: Emit) -> Any:
     """The signal an Emit names (plans name the library's signals, so _core needs no Django)."""
-    return getattr(signals, effect.signal) if isinstance(effect.signal, str) else effect.signal
+    return getattr(signals, effect.signal)
 
 
 Observer = Callable[[SendResult], None]

@@ -95,3 +95,16 @@ def test_methods_an_api_cannot_honour_say_why(upstream: Upstream, name: str) -> 
     with pytest.raises(exceptions.NotSupportedError, match=f"{name}\\(\\) is not supported"):
         getattr(Book.objects.all(), name)("title")
     assert upstream.requests() == []
+
+
+def test_aggregate_of_several_counts_is_one_request(upstream: Upstream) -> None:
+    assert Book.objects.aggregate(Count("pk"), n=Count("id")) == {"pk__count": 25, "n": 25}
+    assert len(upstream.requests()) == 1
+
+
+async def test_latest_in_a_running_loop_names_its_own_twin(upstream: Upstream) -> None:
+    from django.core.exceptions import SynchronousOnlyOperation
+
+    with pytest.raises(SynchronousOnlyOperation, match="alatest"):
+        Book.objects.latest("year")
+    assert upstream.requests() == []

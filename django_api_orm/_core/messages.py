@@ -121,11 +121,11 @@ class Rows:
 
 @dataclass(frozen=True, slots=True)
 class Emit:
-    """Effect: send a signal of :mod:`django_api_orm.signals` by name (``"pre_save"``) or a
-    Signal object; the sync driver calls ``signal.send``, the async driver ``await
-    signal.asend`` (async receivers run natively). The driver answers None."""
+    """Effect: send a signal of :mod:`django_api_orm.signals` by name (``"pre_save"``); the
+    sync driver calls ``signal.send``, the async driver ``await signal.asend`` (async
+    receivers run natively). The driver answers None."""
 
-    signal: Any
+    signal: str
     sender: Any
     kwargs: Mapping[str, Any] = field(default_factory=dict)
 

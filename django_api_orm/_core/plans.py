@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from .breaker import CircuitBreaker
 from .dialect import Dialect
 from .messages import Plan, Request, Response
-from .responses import parse_json
 from .retry import RetryPolicy, send
 
-__all__ = ["ServiceContext", "request_json"]
+__all__ = ["ServiceContext"]
 
 
 @dataclass(frozen=True)
@@ -43,9 +42,3 @@ class ServiceContext:
     def send(self, request: Request) -> Plan[Response]:
         """Send with this service's retry policy and breaker; errors name the service."""
         return send(request, self.retry, service=self.alias, breaker=self.breaker)
-
-
-def request_json(ctx: ServiceContext, request: Request) -> Plan[Any]:
-    """Send ``request`` and return its decoded JSON body (None for an empty body)."""
-    response = yield from ctx.send(request)
-    return parse_json(response, service=ctx.alias)

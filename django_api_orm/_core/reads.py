@@ -17,7 +17,7 @@ from .plans import ServiceContext
 from .source import Source
 from .verify import RowCheck
 
-__all__ = ["count", "exists", "fetch", "first", "get", "in_bulk"]
+__all__ = ["count", "exists", "fetch", "first", "get", "in_bulk", "only"]
 
 # Keep each `field__in=` batch of in_bulk() well under the 2,000 characters URLs can rely on.
 IN_BULK_PARAM_BUDGET = 1500
@@ -57,6 +57,14 @@ def first(src: Source, ctx: ServiceContext, qctx: QueryContext) -> Plan[Any]:
     """The first row, or None."""
     found = yield from src._walker(ctx, qctx, src.query.sliced(0, 1), strict=True).walk()
     return found[0] if found else None
+
+
+def only(src: Source, ctx: ServiceContext, qctx: QueryContext) -> Plan[Any]:
+    """The first row, or ``DoesNotExist`` (``latest()``, ``earliest()``)."""
+    found = yield from first(src, ctx, qctx)
+    if found is None:
+        raise src._does_not_exist()
+    return found
 
 
 def count(src: Source, ctx: ServiceContext, qctx: QueryContext) -> Plan[int]:
