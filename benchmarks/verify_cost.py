@@ -28,7 +28,7 @@ from django.db.models import Q  # noqa: E402
 
 from django_api_orm._core.query import RemoteQuery  # noqa: E402
 from django_api_orm._core.verify import RowCheck  # noqa: E402
-from django_api_orm.registry import services  # noqa: E402
+from django_api_orm._registry import services  # noqa: E402
 from tests.models import Book  # noqa: E402
 
 QUERIES = {

@@ -34,7 +34,7 @@ from ._core.retry import RETRY_STATUSES
 from ._core.urls import redact_url
 
 if TYPE_CHECKING:
-    from .transport import Service
+    from ._transport import Service
 
 __all__ = [
     "Attempt",

@@ -9,7 +9,7 @@ from django.apps import AppConfig
 from django.conf import settings as django_settings
 from django.core.signals import setting_changed
 
-from .settings import SETTING_NAME
+from ._settings import SETTING_NAME
 
 __all__ = ["ApiOrmConfig"]
 
@@ -19,7 +19,7 @@ OTEL_SETTING = "API_ORM_OPENTELEMETRY"
 
 def _reload_on_change(*, setting: str, **kwargs: Any) -> None:
     if setting == SETTING_NAME:
-        from .registry import services
+        from ._registry import services
 
         services.reload()
     elif setting == OTEL_SETTING:
@@ -36,8 +36,8 @@ class ApiOrmConfig(AppConfig):
     verbose_name = "API ORM"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
-        from .registry import services
+        from . import _checks  # noqa: F401  (registers the system checks)
+        from ._registry import services
 
         services.validate()  # misconfiguration fails here, naming the alias and the key
         # Import the drivers and read the CA store now, off any event loop: the first call

@@ -13,8 +13,8 @@ from ._async_safety import ensure_sync_allowed
 from ._core.messages import Plan, Request
 from ._core.plans import ServiceContext
 from ._core.responses import parse_json
-from .settings import SETTING_NAME, ServiceSettings, describe_errors
-from .transport import Service
+from ._settings import SETTING_NAME, ServiceSettings, describe_errors
+from ._transport import Service
 
 __all__ = ["APIResponse", "BaseServiceClient", "ServiceClient"]
 

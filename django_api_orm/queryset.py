@@ -30,8 +30,8 @@ from ._core.verify import RowCheck
 from ._core.walk import PageWalker
 
 if TYPE_CHECKING:
+    from ._transport import Service
     from .models import APIModel
-    from .transport import Service
 
 __all__ = ["AsyncManager", "AsyncQuerySet", "Manager", "QuerySet"]
 

@@ -14,7 +14,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.core.exceptions import SynchronousOnlyOperation
 
 from django_api_orm import AsyncQuerySet, ServiceClient, exceptions
-from django_api_orm.registry import services
+from django_api_orm._registry import services
 from tests.models import AsyncBook, Book
 from tests.upstream_fixture import Upstream
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from django_api_orm import models as api_models
+from django_api_orm import options as api_models
 from tests.models import Book, BookSchema
 from tests.upstream_fixture import Upstream
 

@@ -131,7 +131,7 @@ def test_twin_plumbing_is_native_async() -> None:
     for func in (QuerySet._arun, QuerySet._afetch_all, QuerySet.aall, APIModel._arun):
         assert inspect.iscoroutinefunction(func)
         assert "sync_to_async" not in inspect.getsource(func)
-    for module in ("queryset", "models", "transport", "client", "async_client", "_core.plans"):
+    for module in ("queryset", "models", "_transport", "client", "async_client", "_core.plans"):
         source = inspect.getsource(importlib.import_module(f"django_api_orm.{module}"))
         assert "sync_to_async" not in source, module
 

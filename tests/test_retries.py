@@ -14,8 +14,8 @@ from django.test import override_settings
 from django_api_orm import exceptions as exc
 from django_api_orm._core.messages import Request, Response, Send, Sleep
 from django_api_orm._core.retry import RETRY_STATUSES, RetryPolicy, send
+from django_api_orm._registry import services
 from django_api_orm.client import request_plan
-from django_api_orm.registry import services
 from tests.conftest import service_settings
 from tests.faults import recorded_attempts, syn_blackhole
 from tests.models import Book

@@ -15,10 +15,10 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 from pydantic import SecretStr
 
-import django_api_orm.models as models_module
+import django_api_orm.options as models_module
 from django_api_orm import APIModel, exceptions
-from django_api_orm.registry import services
-from django_api_orm.settings import ServiceSettings, collect_services, load_services
+from django_api_orm._registry import services
+from django_api_orm._settings import ServiceSettings, collect_services, load_services
 from tests import models as tests_models
 from tests.conftest import service_settings
 from tests.models import Book, Tag

@@ -17,8 +17,8 @@ import pytest
 from django.conf import LazySettings
 from django.core.exceptions import ImproperlyConfigured
 
-from django_api_orm import registry as api_registry
-from django_api_orm import settings as api_settings
+from django_api_orm import _registry as api_registry
+from django_api_orm import _settings as api_settings
 from tests.standalone.users_api import UsersAPI
 from tests.test_docs import snippets
 from tests.upstream_fixture import Upstream

@@ -18,8 +18,8 @@ from django.db.models import Q
 from django.test import override_settings
 
 from django_api_orm import APIModel, exceptions
+from django_api_orm._registry import services
 from django_api_orm.queryset import QuerySet
-from django_api_orm.registry import services
 from django_api_orm.testing import (
     FakeService,
     assert_num_requests,

@@ -18,7 +18,7 @@ from django_api_orm import AsyncServiceClient, ServiceClient
 from django_api_orm import exceptions as exc
 from django_api_orm._core.flow import gather
 from django_api_orm._core.messages import Request, Response, Send, Sleep
-from django_api_orm.registry import services
+from django_api_orm._registry import services
 from tests.conftest import service_settings
 from tests.models import Book, PrivateBook
 from tests.upstream_fixture import Upstream

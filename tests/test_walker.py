@@ -20,7 +20,7 @@ import pytest
 from django.test import override_settings
 
 from django_api_orm import exceptions
-from django_api_orm.registry import services
+from django_api_orm._registry import services
 from django_api_orm.testing import FakeService, PageShape, assert_num_requests
 from tests.models import Book
 

@@ -4,7 +4,7 @@ A driver sends one prepared request and returns what came back
 (:class:`~django_api_orm._drivers.base.Received`), or raises
 :class:`~django_api_orm._drivers.base.TransportFailure`; it follows no redirect, keeps no
 cookie and retries nothing. The service around it does all of that once, for every driver
-(:mod:`django_api_orm.transport`).
+(:mod:`django_api_orm._transport`).
 
 ======================  =========  ==========================================================
 name                    colours    stack

@@ -4,7 +4,7 @@ A driver turns one prepared request into a status, headers and a body, or raises
 :class:`TransportFailure`. Everything around that — building the URL and headers, redirects,
 the deadline of the call, the body cap, masking secrets, mapping failures to the
 :class:`~django_api_orm.exceptions.APIError` tree — is done once, in
-:mod:`django_api_orm.transport`, for every driver alike.
+:mod:`django_api_orm._transport`, for every driver alike.
 """
 
 from __future__ import annotations

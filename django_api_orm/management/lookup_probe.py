@@ -20,8 +20,8 @@ from typing import Any
 from .. import exceptions
 from .._core.evaluate import Unverifiable, holds, text_of
 from .._core.query import Condition
+from .._transport import Service
 from ..models import APIModel, all_models
-from ..transport import Service
 
 __all__ = ["LookupProbe", "probe_lookups"]
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
-from ..registry import services
-from ..settings import SETTING_NAME
+from .._registry import services
+from .._settings import SETTING_NAME
 
 if TYPE_CHECKING:
     from .fake import FakeService

@@ -44,7 +44,7 @@ from ._query import BadQuery, order_rows, parse_filters
 
 if TYPE_CHECKING:
     from .._core.dialect import Dialect
-    from ..transport import Service
+    from .._transport import Service
 
 __all__ = ["FakeRequest", "FakeService", "PageShape"]
 
@@ -302,7 +302,7 @@ class FakeService:
 
     def _bound(self) -> Service:
         if self._service is None:
-            from ..registry import services
+            from .._registry import services
 
             self._service = services[self.alias]
         return self._service

@@ -27,7 +27,7 @@ import pytest
 from django.test import override_settings
 
 from django_api_orm import signals
-from django_api_orm.registry import services
+from django_api_orm._registry import services
 
 __all__ = [
     "ASYNC_TRANSPORTS",

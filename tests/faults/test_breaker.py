@@ -17,8 +17,8 @@ import pytest
 from django.test import override_settings
 
 from django_api_orm import exceptions as exc
-from django_api_orm.registry import services
-from django_api_orm.settings import ServiceSettings
+from django_api_orm._registry import services
+from django_api_orm._settings import ServiceSettings
 from tests.conftest import service_settings
 from tests.faults import RawServer, aclosing_services, recorded_attempts, settings_for
 from tests.models import Book

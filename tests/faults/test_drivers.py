@@ -25,8 +25,8 @@ import pytest
 from django.test import override_settings
 
 from django_api_orm import exceptions as exc
+from django_api_orm._registry import services
 from django_api_orm.client import request_plan
-from django_api_orm.registry import services
 from tests.faults import (
     ASYNC_TRANSPORTS,
     SYNC_TRANSPORTS,

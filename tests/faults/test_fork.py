@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from django_api_orm.registry import services
+from django_api_orm._registry import services
 from tests.conftest import service_settings
 from tests.models import Book
 from tests.upstream_fixture import Upstream

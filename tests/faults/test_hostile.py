@@ -33,7 +33,7 @@ from django_api_orm import exceptions as exc
 from django_api_orm._core.messages import Request
 from django_api_orm._core.walk import PageWalker
 from django_api_orm._drivers.base import absolute_url
-from django_api_orm.registry import services
+from django_api_orm._registry import services
 from tests.conftest import service_settings
 from tests.faults import (
     ASYNC_TRANSPORTS,

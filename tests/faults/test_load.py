@@ -22,7 +22,7 @@ import pytest
 from django.test import override_settings
 
 from benchmarks.server import BenchServer
-from django_api_orm.registry import services
+from django_api_orm._registry import services
 from tests.conftest import service_settings
 from tests.faults import ASYNC_TRANSPORTS, aclosing_services
 from tests.models import Book

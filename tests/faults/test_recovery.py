@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 from django_api_orm import exceptions as exc
 from django_api_orm._core.messages import Request, Response, Send, Sleep
 from django_api_orm._core.retry import RetryPolicy, send
+from django_api_orm._registry import services
 from django_api_orm.client import request_plan
-from django_api_orm.registry import services
 from tests.conftest import service_settings
 from tests.faults import (
     ASYNC_TRANSPORTS,

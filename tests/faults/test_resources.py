@@ -20,7 +20,7 @@ from asgiref.sync import async_to_sync
 from django.dispatch import Signal
 from django.test import override_settings
 
-from django_api_orm.registry import services
+from django_api_orm._registry import services
 from tests.conftest import service_settings
 from tests.faults import ASYNC_TRANSPORTS
 from tests.models import Book

@@ -37,9 +37,9 @@ from django.views.debug import ExceptionReporter, technical_500_response
 
 from django_api_orm import APIModel, AsyncServiceClient, ServiceClient
 from django_api_orm import exceptions as exc
+from django_api_orm._registry import services
+from django_api_orm._settings import ServiceSettings
 from django_api_orm.client import request_plan
-from django_api_orm.registry import services
-from django_api_orm.settings import ServiceSettings
 from tests.conftest import service_settings
 from tests.faults import (
     ASYNC_TRANSPORTS,

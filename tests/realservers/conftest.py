@@ -17,7 +17,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from django_api_orm.registry import services
+from django_api_orm._registry import services
 from tests.conftest import ASYNC_TRANSPORT
 from tests.realservers.servers import FeathersServer, JsonServer, NodeServer
 

@@ -19,8 +19,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from ... import exceptions
 from ..._core.messages import Request, Response
 from ..._core.urls import redact_url
-from ...registry import services
-from ...transport import Service
+from ..._registry import services
+from ..._transport import Service
 from ..lookup_probe import probe_lookups
 
 _HEADERS = ("SERVICE", "URL", "STATUS", "LATENCY", "HTTP", "AUTH", "BREAKER")

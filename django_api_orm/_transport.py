@@ -67,7 +67,7 @@ from ._drivers.base import (
     wire_headers,
 )
 from ._loops import PerLoop
-from .settings import SETTING_NAME, ServiceSettings
+from ._settings import SETTING_NAME, ServiceSettings
 
 __all__ = ["Service"]
 

@@ -7,8 +7,8 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
+from ._settings import SETTING_NAME, collect_services
 from .models import all_models
-from .settings import SETTING_NAME, collect_services
 
 __all__ = ["check_models", "check_services"]
 

@@ -7,14 +7,14 @@ import threading
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
-from .settings import SETTING_NAME, ServiceSettings, load_services
-from .transport import Service
+from ._settings import SETTING_NAME, ServiceSettings, load_services
+from ._transport import Service
 
 __all__ = ["ServiceRegistry", "services"]
 
 
 class ServiceRegistry:
-    """Lazily validated, thread-safe map of alias → :class:`~django_api_orm.transport.Service`."""
+    """Lazily validated, thread-safe map of alias → :class:`~django_api_orm._transport.Service`."""
 
     def __init__(self) -> None:
         self._services: dict[str, Service] | None = None
