@@ -10,6 +10,7 @@ from .client import APIResponse, ServiceClient
 from .models import APIModel, AsyncAPIModel
 from .queryset import AsyncManager, AsyncQuerySet, Manager, QuerySet
 from .registration import register_async_models, register_models
+from .related import RemoteForeignKey
 
 __all__ = [
     "APIModel",
@@ -20,6 +21,7 @@ __all__ = [
     "AsyncServiceClient",
     "Manager",
     "QuerySet",
+    "RemoteForeignKey",
     "ServiceClient",
     "exceptions",
     "register_async_models",

@@ -7,19 +7,24 @@ import os
 
 from django.core.exceptions import SynchronousOnlyOperation
 
-__all__ = ["ensure_sync_allowed"]
+__all__ = ["ensure_sync_allowed", "sync_blocked"]
 
 
-def ensure_sync_allowed(what: str, twin: str) -> None:
-    """Raise SynchronousOnlyOperation naming ``twin`` if an event loop runs in this thread.
+def sync_blocked() -> bool:
+    """Whether an event loop runs in this thread, so blocking I/O is refused.
 
     ``DJANGO_ALLOW_ASYNC_UNSAFE`` lifts the check, as it does for Django's ORM (notebooks).
     """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return
-    if os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE"):
+        return False
+    return not os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+
+
+def ensure_sync_allowed(what: str, twin: str) -> None:
+    """Raise SynchronousOnlyOperation naming ``twin`` if an event loop runs in this thread."""
+    if not sync_blocked():
         return
     raise SynchronousOnlyOperation(
         f"{what}() blocks on network I/O and was called from a running event loop. "

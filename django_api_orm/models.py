@@ -27,7 +27,7 @@ from ._core import records
 from ._core.messages import Plan
 from ._core.objects import Answer
 from ._core.plans import ServiceContext
-from .options import APIModelBase, ModelOptions, all_models
+from .options import RELATED_CACHE, APIModelBase, ModelOptions, all_models
 
 if TYPE_CHECKING:
     from .queryset import AsyncManager, Manager
@@ -63,6 +63,11 @@ class APIModel(metaclass=APIModelBase):
 
     def __init__(self, **fields: Any) -> None:
         meta = self._meta
+        related = {}
+        for name, field in meta.relations.items():
+            if isinstance(fields.get(name), APIModel):  # else a key sent by its wire name
+                related[name] = obj = fields.pop(name)
+                fields[field.attname] = field.target_pk(obj)
         unknown = [name for name in fields if name not in meta.accepted_names]
         if unknown:
             raise TypeError(
@@ -71,6 +76,8 @@ class APIModel(metaclass=APIModelBase):
             )
         self._data = meta.schema(**fields)
         self._adding = True
+        if related:
+            self.__dict__[RELATED_CACHE] = related
 
     @classmethod
     def _manager_class(cls) -> type[Any]:

@@ -20,14 +20,30 @@ from pydantic import BaseModel
 
 from . import exceptions
 from ._core.dialect import Dialect, QueryContext
-from ._core.query import FieldSpec
+from ._core.query import LOOKUPS, FieldSpec
 from ._registry import services
 
 if TYPE_CHECKING:
     from ._transport import Service
     from .models import APIModel
+    from .related import RemoteForeignKey
 
-__all__ = ["APIModelBase", "ModelOptions", "all_models"]
+__all__ = ["APIModelBase", "ModelOptions", "all_models", "related_cache"]
+
+# The per-instance cache of related objects of a remote model (Django's ``fields_cache``).
+RELATED_CACHE = "_related_cache"
+# Reverse relations fetched by prefetch_related(), by accessor (Django uses the same name).
+PREFETCHED = "_prefetched_objects_cache"
+
+
+def related_cache(obj: Any) -> dict[str, Any]:
+    """The related objects cached on ``obj``: Django's ``_state.fields_cache`` on a local
+    model, a dict of its own on a remote one."""
+    state = getattr(obj, "_state", None)
+    if state is not None and hasattr(state, "fields_cache"):
+        return state.fields_cache  # type: ignore[no-any-return]
+    return obj.__dict__.setdefault(RELATED_CACHE, {})  # type: ignore[no-any-return]
+
 
 M = TypeVar("M", bound="APIModel")
 T = TypeVar("T")
@@ -108,6 +124,9 @@ class ModelOptions:
         self.filter_lookups = _field_lookups(model, self.fields)
         # Set by register_models()/register_async_models(): an explicit client's service.
         self.bound_service: Service | None = None
+        # RemoteForeignKeys declared on this model, and those pointing at it (by accessor).
+        self.relations: dict[str, RemoteForeignKey] = {}
+        self.reverse_relations: dict[str, RemoteForeignKey] = {}
 
     def __repr__(self) -> str:
         return f"<Options for {self.object_name}>"
@@ -173,6 +192,38 @@ class ModelOptions:
                 f"{what}: the following fields do not exist in {self.object_name}: "
                 f"{', '.join(unknown)}"
             )
+
+    def relation_lookup(self, keyword: str, value: Any) -> tuple[str, Any]:
+        """``book=obj``, ``book__in=[...]``, ``book__pk=3`` → the key field's lookup
+        (``book_id``...), objects replaced by their pks; other keywords unchanged. A lookup
+        across a relation (``book__title``) raises NotSupportedError before any request."""
+        name, _, rest = keyword.partition("__")
+        relation = self.relations.get(name)
+        if relation is None:
+            if name in self.reverse_relations:
+                raise exceptions.NotSupportedError(
+                    f"{self.object_name}.objects.filter({keyword}=...): a lookup across the "
+                    f"reverse relation {name!r} is not supported by a REST API listing; "
+                    f"filter {self.reverse_relations[name].model.__name__} by its key instead."
+                )
+            return keyword, value
+        target = relation.to._meta
+        parts = rest.split("__") if rest else []
+        if parts and parts[0] in ("pk", target.pk_field):
+            parts = parts[1:]
+        if len(parts) > 1 or (parts and parts[0] not in LOOKUPS):
+            raise exceptions.NotSupportedError(
+                f"{self.object_name}.objects.filter({keyword}=...): a lookup across the "
+                f"relation {name!r} would need the API to join {target.object_name}; filter by "
+                f"the key ({relation.attname}=..., {name}__in=[...]) or query "
+                f"{target.object_name} first."
+            )
+        lookup = parts[0] if parts else "exact"
+        if lookup in ("in", "range") and not isinstance(value, str):
+            value = [relation.target_pk(item) for item in value]
+        else:
+            value = relation.target_pk(value)
+        return f"{relation.attname}__{lookup}", value
 
 
 FastPage = Callable[[bytes], tuple[list[Any], int | None, str | int | None] | None]
@@ -343,6 +394,10 @@ class APIModelBase(type):
             ),
         )
         _install_managers(cls, bases, attrs)
+        for attr, value in attrs.items():
+            # A RemoteForeignKey (duck-typed: importing it would import django.db.models).
+            if not isinstance(value, type) and hasattr(value, "contribute_to_remote"):
+                value.contribute_to_remote(model, attr)
         _ALL_MODELS.append(cls)  # type: ignore[arg-type]
         return cls
 

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from django.core.exceptions import FieldError
 from django.db.models import Count, Q
 
-from . import _observe, exceptions, expressions
+from . import _observe, _prefetch, exceptions, expressions
 from ._async_safety import ensure_sync_allowed
 from ._core import objects, reads, writes
 from ._core.dialect import QueryContext
@@ -45,6 +45,21 @@ def _materialize(keyword: str, value: Any) -> Any:
     if keyword.endswith(("__in", "__range")) and isinstance(value, Iterator):
         return tuple(value)
     return value
+
+
+def _map_leaves(q: Q, rewrite: Callable[[str, Any], tuple[str, Any]]) -> Q:
+    """A copy of ``q`` with each ``(keyword, value)`` leaf rewritten."""
+    if not isinstance(q, Q):
+        return q  # _check_lookups names the bad argument
+    copy = Q()
+    copy.connector, copy.negated = q.connector, q.negated
+    copy.children = [
+        _map_leaves(child, rewrite)
+        if isinstance(child, Q)
+        else rewrite(*cast(tuple[str, Any], child))
+        for child in q.children
+    ]
+    return copy
 
 
 class QuerySet(Generic[M]):
@@ -74,6 +89,7 @@ class QuerySet(Generic[M]):
         self._named = False
         self._result_cache: list[Any] | None = None
         self._trusted = False
+        self._related: tuple[str, ...] = ()  # prefetch_related()/select_related() lookups
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -143,6 +159,10 @@ class QuerySet(Generic[M]):
             return self._chain()
         self._not_sliced("filter")
         kwargs = {key: _materialize(key, value) for key, value in kwargs.items()}
+        meta = self.model._meta
+        if meta.relations or meta.reverse_relations:
+            kwargs = dict(meta.relation_lookup(key, value) for key, value in kwargs.items())
+            args = tuple(_map_leaves(q, meta.relation_lookup) for q in args)
         self._check_lookups(args, kwargs)
         q = Q(*args, **kwargs)
         return self._chain(_query=self._query.add_q(~q if negate else q))
@@ -176,6 +196,46 @@ class QuerySet(Generic[M]):
     def params(self, **params: Any) -> QuerySet[M]:
         """Add the API's own query parameters (e.g. ``search="dune"``), sent unchanged."""
         return self._chain(_query=self._query.with_params(params))
+
+    def prefetch_related(self, *lookups: str | None) -> QuerySet[M]:
+        """Load the related objects of every row in batches when the queryset is evaluated:
+        ``"book"`` (a RemoteForeignKey) costs one batched ``pk__in`` request, ``"reviews"``
+        (a reverse accessor) one batched listing; ``"reviews__book"`` goes on. ``None``
+        clears the list."""
+        if lookups == (None,):
+            return self._chain(_related=())
+        for lookup in lookups:
+            _prefetch.check_lookup(self.model, str(lookup))
+        return self._chain(_related=self._related + cast(tuple[str, ...], lookups))
+
+    def select_related(self, *fields: str | None) -> QuerySet[M]:
+        """Load forward relations (``"book"``, ``"book__author"``) with the rows: one
+        batched request per relation, as :meth:`prefetch_related`."""
+        if fields == (None,):
+            return self._chain(_related=())
+        for name in fields:
+            _prefetch.check_lookup(self.model, str(name), forward_only=True)
+        return self._chain(_related=self._related + cast(tuple[str, ...], fields))
+
+    def _load_related(self, objs: list[Any]) -> list[Any]:
+        if self._related and self._kind == "model" and objs:
+            _prefetch.load(objs, self._related)
+        return objs
+
+    async def _aload_related(self, objs: list[Any]) -> list[Any]:
+        if self._related and self._kind == "model" and objs:
+            await _prefetch.aload(objs, self._related)
+        return objs
+
+    def _one_related(self, obj: T) -> T:
+        if obj is not None:
+            self._load_related([obj])
+        return obj
+
+    async def _aone_related(self, obj: T) -> T:
+        if obj is not None:
+            await self._aload_related([obj])
+        return obj
 
     @classmethod
     def as_manager(cls) -> Any:
@@ -280,12 +340,12 @@ class QuerySet(Generic[M]):
 
     def _fetch_all(self) -> list[Any]:
         if self._result_cache is None:
-            self._result_cache = self._run("aall", reads.fetch)
+            self._result_cache = self._load_related(self._run("aall", reads.fetch))
         return self._result_cache
 
     async def _afetch_all(self) -> list[Any]:
         if self._result_cache is None:
-            self._result_cache = await self._arun(reads.fetch)
+            self._result_cache = await self._aload_related(await self._arun(reads.fetch))
         return self._result_cache
 
     def __iter__(self) -> Iterator[Any]:
@@ -405,22 +465,24 @@ class QuerySet(Generic[M]):
     def get(self, *args: Q, **kwargs: Any) -> M:
         """The one matching object: ``get(pk=7)`` is ``GET endpoint/7/``; other lookups fetch
         at most 2 rows. Raises ``Model.DoesNotExist`` / ``Model.MultipleObjectsReturned``."""
-        return cast(M, self._for_get(args, kwargs)._run("aget", reads.get))
+        qs = self._for_get(args, kwargs)
+        return cast(M, qs._one_related(qs._run("aget", reads.get)))
 
     async def aget(self, *args: Q, **kwargs: Any) -> M:
         """Async twin of :meth:`get`."""
-        return await self._for_get(args, kwargs)._arun(reads.get)
+        qs = self._for_get(args, kwargs)
+        return cast(M, await qs._aone_related(await qs._arun(reads.get)))
 
     def _for_get(self, args: tuple[Q, ...], kwargs: dict[str, Any]) -> QuerySet[M]:
         return self.filter(*args, **kwargs) if args or kwargs else self
 
     def first(self) -> M | None:
         """The first object (by pk when unordered), or None."""
-        return cast(M | None, self._for_first()._run("afirst", reads.first))
+        return cast(M | None, self._one_related(self._for_first()._run("afirst", reads.first)))
 
     async def afirst(self) -> M | None:
         """Async twin of :meth:`first`."""
-        return await self._for_first()._arun(reads.first)
+        return await self._aone_related(await self._for_first()._arun(reads.first))
 
     def _for_first(self) -> QuerySet[M]:
         if self._query.ordering or self._query.is_sliced:
@@ -429,11 +491,11 @@ class QuerySet(Generic[M]):
 
     def last(self) -> M | None:
         """The last object (by pk when unordered), or None: fetched with reversed ordering."""
-        return cast(M | None, self.reverse()._run("alast", reads.first))
+        return cast(M | None, self._one_related(self.reverse()._run("alast", reads.first)))
 
     async def alast(self) -> M | None:
         """Async twin of :meth:`last`."""
-        return await self.reverse()._arun(reads.first)
+        return await self._aone_related(await self.reverse()._arun(reads.first))
 
     def count(self) -> int:
         """How many objects match, from the API's total (one small request)."""
@@ -511,7 +573,9 @@ class QuerySet(Generic[M]):
         ids = self._for_in_bulk(id_list, field_name)
         if ids == []:
             return {}
-        return self._run("ain_bulk", reads.in_bulk, ids, field_name)
+        found: dict[Any, M] = self._run("ain_bulk", reads.in_bulk, ids, field_name)
+        self._load_related(list(found.values()))
+        return found
 
     async def ain_bulk(
         self, id_list: Iterable[Any] | None = None, *, field_name: str = "pk"
@@ -520,7 +584,9 @@ class QuerySet(Generic[M]):
         ids = self._for_in_bulk(id_list, field_name)
         if ids == []:
             return {}
-        return await self._arun(reads.in_bulk, ids, field_name)
+        found: dict[Any, M] = await self._arun(reads.in_bulk, ids, field_name)
+        await self._aload_related(list(found.values()))
+        return found
 
     def _for_in_bulk(self, id_list: Iterable[Any] | None, field_name: str) -> list[Any] | None:
         self._not_sliced("use in_bulk() on")
@@ -581,19 +647,23 @@ class QuerySet(Generic[M]):
     def latest(self, *fields: str) -> M:
         """The last object by ``fields`` (or the model's ``_get_latest_by``); DoesNotExist
         when there is none."""
-        return cast(M, self._latest_query(fields, reverse=True)._run("alatest", reads.only))
+        qs = self._latest_query(fields, reverse=True)
+        return cast(M, self._one_related(qs._run("alatest", reads.only)))
 
     async def alatest(self, *fields: str) -> M:
         """Async twin of :meth:`latest`."""
-        return await self._latest_query(fields, reverse=True)._arun(reads.only)
+        qs = self._latest_query(fields, reverse=True)
+        return await self._aone_related(await qs._arun(reads.only))
 
     def earliest(self, *fields: str) -> M:
         """The first object by ``fields`` (or the model's ``_get_latest_by``)."""
-        return cast(M, self._latest_query(fields, reverse=False)._run("aearliest", reads.only))
+        qs = self._latest_query(fields, reverse=False)
+        return cast(M, self._one_related(qs._run("aearliest", reads.only)))
 
     async def aearliest(self, *fields: str) -> M:
         """Async twin of :meth:`earliest`."""
-        return await self._latest_query(fields, reverse=False)._arun(reads.only)
+        qs = self._latest_query(fields, reverse=False)
+        return await self._aone_related(await qs._arun(reads.only))
 
     def _latest_query(self, fields: tuple[str, ...], *, reverse: bool) -> QuerySet[M]:
         self._not_sliced("change the ordering of")
@@ -666,7 +736,7 @@ class QuerySet(Generic[M]):
         service = self._service()
         batches = service.stream(self._streaming(service, chunk_size))
         for objs in _observe.pages(self.model, "iterator", service, batches):
-            yield from objs
+            yield from self._load_related(objs)
 
     async def aiterator(self, chunk_size: int | None = None) -> AsyncIterator[Any]:
         """Async twin of :meth:`iterator`, fetching ahead (concurrently when the total is known)."""
@@ -678,7 +748,7 @@ class QuerySet(Generic[M]):
         batches = service.astream(self._streaming(service, chunk_size))
         async with aclosing(_observe.apages(self.model, "aiterator", service, batches)) as pages:
             async for objs in pages:
-                for item in objs:
+                for item in await self._aload_related(objs):
                     yield item
 
     def _streaming(self, service: Service, chunk_size: int | None) -> Plan[list[Any]]:
@@ -689,10 +759,6 @@ class QuerySet(Generic[M]):
 
 
 _UNSUPPORTED = {
-    "select_related": "relations between remote models are not declared yet; fetch the "
-    "related objects with in_bulk() on their model",
-    "prefetch_related": "relations between remote models are not declared yet; fetch the "
-    "related objects with in_bulk() on their model",
     "annotate": "a REST API computes no per-row expressions; compute them from the rows",
     "alias": "a REST API computes no per-row expressions; compute them from the rows",
     "distinct": "a REST API lists each row once by its pk already",
@@ -755,6 +821,11 @@ class Manager(QuerySet[M]):
         """A fresh queryset over every row."""
         cls = self._queryset_class or QuerySet
         return cls(self.model, using=self._using)
+
+    def all(self) -> QuerySet[M]:
+        """``get_queryset()`` itself, not a copy: rows it already holds (a related manager's
+        prefetched rows) stay, as Django's ``Manager.all()``."""
+        return self.get_queryset()
 
     @classmethod
     def from_queryset(
@@ -860,6 +931,7 @@ class AsyncManager(AsyncQuerySet[M]):
 
     _is_manager: ClassVar[bool] = True
     get_queryset = Manager.get_queryset
+    all = Manager.all
     from_queryset = Manager.__dict__["from_queryset"]
     _fetch_all = Manager._fetch_all
     _afetch_all = Manager._afetch_all
@@ -871,7 +943,7 @@ class AsyncManager(AsyncQuerySet[M]):
 
 
 # Every public queryset method of a manager goes through get_queryset(), as in Django.
-_MANAGER_OWN = {"get_queryset", "from_queryset", "as_manager"}
+_MANAGER_OWN = {"get_queryset", "from_queryset", "as_manager", "all"}
 for _manager_class, _queryset in ((Manager, QuerySet), (AsyncManager, AsyncQuerySet)):
     for _name in dir(_queryset):
         _value = getattr(_queryset, _name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pydantic
 
-from django_api_orm import APIModel, AsyncAPIModel
+from django_api_orm import APIModel, AsyncAPIModel, RemoteForeignKey
 
 
 class BookSchema(pydantic.BaseModel):
@@ -56,3 +56,48 @@ class Tag(APIModel):
 
     _schema_class = TagSchema
     _endpoint = "tags/"
+
+
+# -- relations: authors, books with a writer, reviews of books ----------------------------------
+
+
+class AuthorSchema(pydantic.BaseModel):
+    id: int | None = None
+    name: str
+
+
+class Author(APIModel):
+    """``/api/authors/``: the writers."""
+
+    _schema_class = AuthorSchema
+    _endpoint = "authors/"
+
+
+class NovelSchema(BookSchema):
+    model_config = pydantic.ConfigDict(populate_by_name=True)
+    writer_id: int | None = pydantic.Field(default=None, alias="writer")
+
+
+class Novel(APIModel):
+    """The rows of ``/api/books/`` with their writer (a foreign key the API sends as
+    ``"writer": <author pk>``)."""
+
+    _schema_class = NovelSchema
+    _endpoint = "books/"
+    writer = RemoteForeignKey(Author, related_name="novels", null=True)
+
+
+class ReviewSchema(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(populate_by_name=True)
+    id: int | None = None
+    book_id: int = pydantic.Field(alias="book")
+    stars: int
+    text: str = ""
+
+
+class Review(APIModel):
+    """``/api/reviews/``: a review of a book (``"book": <book pk>``)."""
+
+    _schema_class = ReviewSchema
+    _endpoint = "reviews/"
+    book = RemoteForeignKey(Novel, related_name="reviews")

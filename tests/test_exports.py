@@ -21,6 +21,7 @@ EXPECTED_ALL = [
     "AsyncServiceClient",
     "Manager",
     "QuerySet",
+    "RemoteForeignKey",
     "ServiceClient",
     "exceptions",
     "register_async_models",

@@ -36,6 +36,7 @@ def test_page_number_envelope_and_page_two(upstream: Upstream, client: httpx.Cli
         "in_stock": False,
         "author": "Bob",
         "isbn": "isbn-1",
+        "writer": 2,
     }
     second = client.get(first["next"]).json()
     assert ids(second["results"]) == list(range(11, 21))
@@ -107,6 +108,7 @@ def test_crud_and_validation(client: httpx.Client) -> None:
         "in_stock": True,
         "author": "",
         "isbn": "",
+        "writer": None,
     }
     patched = client.patch("/api/books/26/", json={"year": 2021})
     assert patched.json()["year"] == 2021

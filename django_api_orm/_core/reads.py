@@ -17,7 +17,7 @@ from .plans import ServiceContext
 from .source import Source
 from .verify import RowCheck
 
-__all__ = ["count", "exists", "fetch", "first", "get", "in_bulk", "only"]
+__all__ = ["count", "exists", "fetch", "fetch_in", "first", "get", "in_bulk", "only"]
 
 # Keep each `field__in=` batch of in_bulk() well under the 2,000 characters URLs can rely on.
 IN_BULK_PARAM_BUDGET = 1500
@@ -87,13 +87,21 @@ def in_bulk(
     if ids is None:
         objs = yield from fetch(src, ctx, qctx)
     else:
-        batches = [
-            fetch(src.filter(**{f"{attr}__in": batch}), ctx, qctx)
-            for batch in batched_ids(ids, ctx.dialect.format_scalar)
-        ]
-        found = yield from gather(batches, ctx.max_concurrency)
-        objs = list(itertools.chain.from_iterable(found))
+        objs = yield from fetch_in(src, ctx, qctx, attr, ids)
     return {getattr(obj, attr): obj for obj in objs}
+
+
+def fetch_in(
+    src: Source, ctx: ServiceContext, qctx: QueryContext, field: str, ids: list[Any]
+) -> Plan[list[Any]]:
+    """The rows whose ``field`` is one of ``ids``: batched ``field__in`` requests
+    (concurrent in async), each walked to its end and checked."""
+    batches = [
+        fetch(src.filter(**{f"{field}__in": batch}), ctx, qctx)
+        for batch in batched_ids(ids, ctx.dialect.format_scalar)
+    ]
+    found = yield from gather(batches, ctx.max_concurrency)
+    return list(itertools.chain.from_iterable(found))
 
 
 def batched_ids(ids: list[Any], fmt: Callable[[Any], str]) -> Generator[list[Any], None, None]:

@@ -1,6 +1,9 @@
-"""A local (database) model; no migrations: pytest-django creates its table with syncdb."""
+"""Local (database) models; no migrations: pytest-django creates their tables with syncdb."""
 
 from django.db import models
+
+from django_api_orm import RemoteForeignKey
+from tests.models import Novel
 
 
 class Note(models.Model):
@@ -11,3 +14,16 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Order(models.Model):
+    """A local order of a remote book: the column ``book_id`` holds the book's pk."""
+
+    book = RemoteForeignKey(Novel, related_name="orders")
+    quantity = models.IntegerField(default=1)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x book {self.book_id}"

@@ -7,10 +7,11 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
 
-from .models import Book
+from .models import Author, Book, Review
 
 AUTHORS = ["Ada", "Bob", "Cy", "Dee", "Eve"]
 SEED_COUNT = 25
+REVIEW_COUNT = 40
 
 
 def seed_books() -> list[Book]:
@@ -23,22 +24,41 @@ def seed_books() -> list[Book]:
             in_stock=i % 2 == 0,
             author=AUTHORS[i % 5],
             isbn=None if i % 3 == 0 else f"isbn-{i}",
+            writer_id=i % 5 + 1,
         )
         for i in range(1, SEED_COUNT + 1)
     ]
 
 
+def seed_authors() -> list[Author]:
+    """The five writers (ids 1..5, the names of ``Book.author``)."""
+    return [Author(id=i + 1, name=name) for i, name in enumerate(AUTHORS)]
+
+
+def seed_reviews() -> list[Review]:
+    """40 reviews: reviews 1..20 are of books 1..20, 21..40 of books 1..20 again."""
+    return [
+        Review(id=j, book_id=(j - 1) % 20 + 1, stars=j % 5 + 1, text=f"Review {j:02d}")
+        for j in range(1, REVIEW_COUNT + 1)
+    ]
+
+
 def reset_books() -> None:
-    """Restore the seed rows and make the next auto id 26."""
+    """Restore the seed rows; the next book id is 26, the next review id 41."""
     try:
         with transaction.atomic():
+            Review.objects.all().delete()
             Book.objects.all().delete()
+            Author.objects.all().delete()
+            Author.objects.bulk_create(seed_authors())
             Book.objects.bulk_create(seed_books())
+            Review.objects.bulk_create(seed_reviews())
             with connection.cursor() as cursor:
-                cursor.execute(
-                    "UPDATE sqlite_sequence SET seq = %s WHERE name = %s",
-                    [SEED_COUNT, Book._meta.db_table],
-                )
+                for model, count in ((Book, SEED_COUNT), (Review, REVIEW_COUNT)):
+                    cursor.execute(
+                        "UPDATE sqlite_sequence SET seq = %s WHERE name = %s",
+                        [count, model._meta.db_table],
+                    )
     finally:
         connection.close()
 

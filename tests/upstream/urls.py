@@ -7,6 +7,8 @@ from . import views
 
 router = DefaultRouter(trailing_slash=True)
 router.register("books", views.BookViewSet, basename="book")
+router.register("authors", views.AuthorViewSet, basename="author")
+router.register("reviews", views.ReviewViewSet, basename="review")
 router.register("narrow-books", views.NarrowBookViewSet, basename="narrow-book")
 router.register("private/books", views.PrivateBookViewSet, basename="private-book")
 router.register("plain-books", views.PlainBookViewSet, basename="plain-book")

@@ -10,14 +10,14 @@ from rest_framework import viewsets
 from rest_framework.permissions import IsAuthenticated
 
 from .auth import authorization_ok
-from .models import Book
+from .models import Author, Book, Review
 from .pagination import (
     BookCursorPagination,
     BookLimitOffsetPagination,
     BookPagination,
     LinkHeaderPagination,
 )
-from .serializers import BookSerializer
+from .serializers import AuthorSerializer, BookSerializer, ReviewSerializer
 
 NUMBER_LOOKUPS = ["exact", "in", "gt", "gte", "lt", "lte", "range"]
 TEXT_LOOKUPS = [
@@ -38,6 +38,7 @@ BOOK_FILTERS = {
     "in_stock": ["exact"],
     "author": TEXT_LOOKUPS,
     "isbn": [*TEXT_LOOKUPS, "isnull"],
+    "writer": ["exact", "in", "isnull"],
 }
 
 
@@ -66,6 +67,29 @@ class BookViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
     serializer_class = BookSerializer
     pagination_class = BookPagination
     filterset_class = BookFilterSet
+    ordering_fields = "__all__"
+    ordering = ["id"]
+
+
+class AuthorViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
+    """``/api/authors/``: the writers of the books."""
+
+    queryset = Author.objects.all()
+    serializer_class = AuthorSerializer
+    pagination_class = BookPagination
+    filterset_fields = {"id": NUMBER_LOOKUPS, "name": TEXT_LOOKUPS}
+    ordering_fields = "__all__"
+    ordering = ["id"]
+
+
+class ReviewViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
+    """``/api/reviews/``: reviews with a foreign key to books (``?book=3``,
+    ``?book__in=1,2``; ``?expand=book`` nests the book)."""
+
+    queryset = Review.objects.select_related("book")
+    serializer_class = ReviewSerializer
+    pagination_class = BookPagination
+    filterset_fields = {"id": NUMBER_LOOKUPS, "book": ["exact", "in"], "stars": NUMBER_LOOKUPS}
     ordering_fields = "__all__"
     ordering = ["id"]
 
