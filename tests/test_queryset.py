@@ -664,7 +664,7 @@ def test_in_bulk_with_ids_sends_one_id_in_request(upstream: Upstream) -> None:
     found = Book.objects.in_bulk([3, 1, 999, 3])
     assert sorted(found) == [1, 3]
     assert found[3].title == "Book 03"
-    assert sent(upstream) == [("GET", "/api/books/", "id__in=3%2C1%2C999&page=1")]
+    assert sent(upstream) == [("GET", "/api/books/", "id__in=3%2C1%2C999&page=1&page_size=3")]
 
 
 def test_in_bulk_with_an_empty_list_sends_nothing(upstream: Upstream) -> None:
@@ -687,7 +687,7 @@ def test_in_bulk_on_a_filtered_queryset(upstream: Upstream) -> None:
 def test_in_bulk_by_another_field(upstream: Upstream) -> None:
     found = Book.objects.in_bulk(["Book 01", "Book 02"], field_name="title")
     assert {title: book.id for title, book in found.items()} == {"Book 01": 1, "Book 02": 2}
-    assert queries(upstream) == ["title__in=Book+01%2CBook+02&page=1"]
+    assert queries(upstream) == ["title__in=Book+01%2CBook+02&page=1&page_size=2"]
     with pytest.raises((ValueError, FieldError)):
         Book.objects.in_bulk([1], field_name="nope")
 

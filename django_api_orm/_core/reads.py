@@ -24,10 +24,15 @@ IN_BULK_PARAM_BUDGET = 1500
 
 
 def fetch(
-    src: Source, ctx: ServiceContext, qctx: QueryContext, *, strict: bool = False
+    src: Source,
+    ctx: ServiceContext,
+    qctx: QueryContext,
+    *,
+    strict: bool = False,
+    page_size: int | None = None,
 ) -> Plan[list[Any]]:
     """Every row of the queryset (its slice), built, checked and shaped."""
-    return (yield from src._walker(ctx, qctx, strict=strict).walk())
+    return (yield from src._walker(ctx, qctx, strict=strict, page_size=page_size).walk())
 
 
 def get(src: Source, ctx: ServiceContext, qctx: QueryContext) -> Plan[Any]:
@@ -87,19 +92,30 @@ def in_bulk(
     if ids is None:
         objs = yield from fetch(src, ctx, qctx)
     else:
-        objs = yield from fetch_in(src, ctx, qctx, attr, ids)
+        objs = yield from fetch_in(src, ctx, qctx, attr, ids, unique=True)
     return {getattr(obj, attr): obj for obj in objs}
 
 
 def fetch_in(
-    src: Source, ctx: ServiceContext, qctx: QueryContext, field: str, ids: list[Any]
+    src: Source,
+    ctx: ServiceContext,
+    qctx: QueryContext,
+    field: str,
+    ids: list[Any],
+    *,
+    unique: bool = False,
 ) -> Plan[list[Any]]:
     """The rows whose ``field`` is one of ``ids``: batched ``field__in`` requests
-    (concurrent in async), each walked to its end and checked."""
-    batches = [
-        fetch(src.filter(**{f"{field}__in": batch}), ctx, qctx)
-        for batch in batched_ids(ids, ctx.dialect.format_scalar)
-    ]
+    (concurrent in async), each walked to its end and checked. A batch asks for pages as
+    large as it can hold (``unique``: one row per id at most), so it is one request when the
+    API allows."""
+    batches = []
+    for batch in batched_ids(ids, ctx.dialect.format_scalar):
+        narrowed = src.filter(**{f"{field}__in": batch})
+        if unique:
+            batches.append(fetch(narrowed[: len(batch)], ctx, qctx))
+        else:
+            batches.append(fetch(narrowed, ctx, qctx, page_size=ctx.dialect.max_page_size))
     found = yield from gather(batches, ctx.max_concurrency)
     return list(itertools.chain.from_iterable(found))
 

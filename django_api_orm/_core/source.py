@@ -51,6 +51,8 @@ class Source(Protocol):
 
     def filter(self, *args: Any, **kwargs: Any) -> Source: ...
 
+    def __getitem__(self, k: slice) -> Source: ...
+
     def _walker(
         self,
         ctx: ServiceContext,
