@@ -77,6 +77,12 @@ class LibraryTour:
         step("create() -> save(update_fields=[...]) -> refresh_from_api() -> delete()", self._crud)
         step("Author.objects.in_bulk([1, 5, 8])", self._in_bulk)
         step("Order.objects.all()  (the local SQLite model)", self._orders)
+        step(
+            "Order.objects.prefetch_related('book')  (a local model's RemoteForeignKey)",
+            self._orders_with_books,
+        )
+        step("Book.objects.filter(writer=3).select_related('writer')", self._writers)
+        step("Author.objects.get(pk=5).books.count()  (the reverse accessor)", self._reverse)
 
     def _newest(self) -> str:
         from catalog.models import Book
@@ -159,6 +165,36 @@ class LibraryTour:
         expect(orders == [(1, 1), (2, 41)], f"expected orders for books 1 and 41: {orders}")
         return ", ".join(f"order #{pk} -> book {book}" for pk, book in orders)
 
+    def _orders_with_books(self) -> str:
+        from django_api_orm.testing import capture_requests
+
+        from catalog.models import Order
+
+        with capture_requests() as sent:
+            orders = list(Order.objects.order_by("pk").prefetch_related("book"))
+            titles = [order.book.title for order in orders]
+        expect(len(sent.requests) == 1, f"expected 1 batched request, got {len(sent.requests)}")
+        return ", ".join(titles) + f"  ({len(sent.requests)} API request for {len(orders)} orders)"
+
+    def _writers(self) -> str:
+        from django_api_orm.testing import capture_requests
+
+        from catalog.models import Book
+
+        with capture_requests() as sent:
+            books = list(Book.objects.filter(writer=3).order_by("year").select_related("writer"))
+            names = {book.writer.name for book in books}
+        expect(names == {"Isaac Asimov"}, f"expected Asimov's books, got {names}")
+        return f"{len(books)} books by {names.pop()}  ({len(sent.requests)} API requests)"
+
+    def _reverse(self) -> str:
+        from catalog.models import Author
+
+        author = Author.objects.get(pk=5)
+        count = author.books.count()
+        expect(count == 5, f"expected 5 books by {author.name}, got {count}")
+        return f"{author.name}: {count} books (GET books/?writer=5)"
+
     # -- async ------------------------------------------------------------------------------
 
     def async_section(self) -> None:
@@ -170,7 +206,19 @@ class LibraryTour:
         step("[b async for b in Book.objects.filter(author=...)]", _in_loop(self._async_for))
         step("async for b in Book.objects.aiterator(chunk_size=15)", _in_loop(self._aiterator))
         step("acreate() -> filter(pk=...).aupdate() -> adelete()", _in_loop(self._async_crud))
+        step(
+            "await Book.objects.filter(year__gte=2015).select_related('writer').aall()",
+            _in_loop(self._aselect_related),
+        )
         step("Book.objects.count() inside a running loop", _in_loop(self._sync_in_loop))
+
+    async def _aselect_related(self) -> str:
+        from catalog.models import Book
+
+        books = await Book.objects.filter(year__gte=2015).select_related("writer").aall()
+        pairs = sorted({(book.title, book.writer.name) for book in books})
+        expect(len(pairs) >= 3, f"expected recent books with writers, got {pairs}")
+        return "; ".join(f"{title} ({name})" for title, name in pairs[:3]) + " ..."
 
     async def _aget(self) -> str:
         from catalog.models import Book

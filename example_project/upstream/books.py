@@ -17,7 +17,7 @@ router = Router(tags=["books"])
 
 BOOKS = Listing(
     model=Book,
-    filter_fields=["id", "title", "author", "year", "in_stock", "isbn"],
+    filter_fields=["id", "title", "author", "year", "in_stock", "isbn", "writer"],
     ordering_fields=["id", "title", "author", "year"],
     search_fields=["title", "author"],
 )

@@ -31,6 +31,7 @@ TEXT_LOOKUPS = frozenset(
 )
 NUMBER_LOOKUPS = frozenset({"exact", "in", "gt", "gte", "lt", "lte", "range"})
 BOOLEAN_LOOKUPS = frozenset({"exact"})
+KEY_LOOKUPS = frozenset({"exact", "in"})
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -50,6 +51,8 @@ def allowed_lookups(model: type[models.Model], names: Iterable[str]) -> dict[str
         field = model._meta.get_field(name)
         if isinstance(field, models.BooleanField):
             lookups = BOOLEAN_LOOKUPS
+        elif isinstance(field, models.ForeignKey):
+            lookups = KEY_LOOKUPS
         elif isinstance(field, models.IntegerField):  # AutoFields included
             lookups = NUMBER_LOOKUPS
         else:

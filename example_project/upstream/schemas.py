@@ -12,7 +12,7 @@ class BookOut(ModelSchema):
 
     class Meta:
         model = Book
-        fields = ["id", "title", "author", "year", "in_stock", "isbn"]
+        fields = ["id", "title", "author", "year", "in_stock", "isbn", "writer"]
 
 
 class BookIn(Schema):
@@ -23,6 +23,7 @@ class BookIn(Schema):
     year: int = Field(ge=-3000, le=3000)
     in_stock: bool = True
     isbn: str | None = Field(default=None, max_length=20)
+    writer_id: int | None = Field(default=None, alias="writer")
 
 
 class AuthorOut(ModelSchema):

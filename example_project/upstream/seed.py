@@ -62,8 +62,12 @@ BOOKS: list[tuple[str, str, int]] = [
 ]
 
 
+WRITERS = {name: number for number, (name, _born, _country) in enumerate(AUTHORS, start=1)}
+
+
 def seed_books() -> list[Book]:
-    """The seed books (ids 1..40); every 7th has no ISBN, every 4th is out of stock.
+    """The seed books (ids 1..40), each written by its author (``writer``: ids 1..8 in the
+    order of AUTHORS); every 7th has no ISBN, every 4th is out of stock.
 
     The ISBNs are made up (``978-0-00-0000NN``): the example must not look like real data.
     """
@@ -75,6 +79,7 @@ def seed_books() -> list[Book]:
             year=year,
             in_stock=number % 4 != 0,
             isbn=None if number % 7 == 0 else f"978-0-00-{number:06d}",
+            writer_id=WRITERS[author],
         )
         for number, (title, author, year) in enumerate(BOOKS, start=1)
     ]

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from .forms import OrderForm
-from .models import Author, Book, Order
+from .models import Book, Order
 
 PER_PAGE = 10
 
@@ -41,11 +41,12 @@ def book_list(request: HttpRequest) -> HttpResponse:
 
 
 def book_detail(request: HttpRequest, book_id: int) -> HttpResponse:
-    """``/books/7/``: one remote book (404 if the API has none) and its author."""
+    """``/books/7/``: one remote book (404 if the API has none) and its author (``writer``,
+    a RemoteForeignKey: fetched on first access)."""
     book = _get_book(book_id)
     context = {
         "book": book,
-        "author": Author.objects.filter(name=book.author).first(),
+        "author": book.writer,
         "form": OrderForm(),
         "ordered": _int_or_none(request.GET.get("ordered")),
     }
@@ -61,5 +62,5 @@ def place_order(request: HttpRequest, book_id: int) -> HttpResponse:
         context = {"book": book, "author": None, "form": form, "ordered": None}
         status = 409 if not book.in_stock else 400
         return render(request, "catalog/book_detail.html", context, status=status)
-    order = Order.objects.create(book_id=book.pk, quantity=form.cleaned_data["quantity"])
+    order = Order.objects.create(book=book, quantity=form.cleaned_data["quantity"])
     return redirect(f"{reverse('catalog:book-detail', args=[book.pk])}?ordered={order.pk}")
