@@ -265,11 +265,17 @@ class APIModel(metaclass=APIModelBase):
 
     def save(self, update_fields: Any = None) -> None:
         """POST when new, PATCH ``update_fields`` when given, else PUT every field."""
-        return self._run("asave", self._plan_save, update_fields)
+        return self._run("asave", self._plan_save, self._update_fields(update_fields))
 
     async def asave(self, update_fields: Any = None) -> None:
         """Async twin of :meth:`save`."""
-        return await self._arun(self._plan_save, update_fields)
+        return await self._arun(self._plan_save, self._update_fields(update_fields))
+
+    def _update_fields(self, names: Any) -> Any:
+        """A relation's name stands for its key field (``book`` → ``book_id``)."""
+        if names is None or not self._meta.relations or isinstance(names, str):
+            return names
+        return [self._meta.attname(name) for name in names]
 
     def delete(self) -> tuple[int, dict[str, int]]:
         """DELETE the object; its pk becomes None. Returns ``(1, {label: 1})`` like Django."""

@@ -193,6 +193,23 @@ class ModelOptions:
                 f"{', '.join(unknown)}"
             )
 
+    def attname(self, name: str) -> str:
+        """The field holding ``name``: a relation's key field (``book`` → ``book_id``);
+        other names unchanged."""
+        relation = self.relations.get(name)
+        return relation.attname if relation is not None else name
+
+    def relation_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``{"book": obj}`` → ``{"book_id": obj.pk}``; other items unchanged."""
+        if not self.relations:
+            return values
+        return {
+            self.attname(name): (
+                self.relations[name].target_pk(value) if name in self.relations else value
+            )
+            for name, value in values.items()
+        }
+
     def relation_lookup(self, keyword: str, value: Any) -> tuple[str, Any]:
         """``book=obj``, ``book__in=[...]``, ``book__pk=3`` → the key field's lookup
         (``book_id``...), objects replaced by their pks; other keywords unchanged. A lookup

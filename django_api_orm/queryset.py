@@ -171,6 +171,10 @@ class QuerySet(Generic[M]):
         """Order by fields (``"-year"`` for descending); replaces any earlier ordering."""
         self._not_sliced("reorder")
         meta = self.model._meta
+        fields = tuple(
+            ("-" if name.startswith("-") else "") + meta.attname(name.lstrip("-"))
+            for name in fields
+        )
         for name in fields:
             bare = name.lstrip("-")
             if bare not in ("pk", "?") and bare not in meta.fields:
@@ -252,6 +256,7 @@ class QuerySet(Generic[M]):
 
     def values(self, *fields: str) -> QuerySet[Any]:
         """Rows as dicts of ``fields`` (all fields when none are named)."""
+        fields = tuple(map(self.model._meta.attname, fields))
         self.model._meta.check_fields(fields, "values()")
         return self._chain(_kind="values", _fields=fields)
 
@@ -263,6 +268,7 @@ class QuerySet(Generic[M]):
             raise TypeError(
                 "'flat' is not valid when values_list is called with more than one field."
             )
+        fields = tuple(map(self.model._meta.attname, fields))
         self.model._meta.check_fields(fields, "values_list()")
         return self._chain(_kind="values_list", _fields=fields, _flat=flat, _named=named)
 
@@ -597,12 +603,12 @@ class QuerySet(Generic[M]):
 
     def update(self, **fields: Any) -> int:
         """PATCH ``fields`` onto every matching object; returns how many were updated."""
-        self._for_write("update", fields)
+        fields = self._for_write("update", fields)
         return self._run("aupdate", writes.update, fields)
 
     async def aupdate(self, **fields: Any) -> int:
         """Async twin of :meth:`update` (its PATCHes run concurrently, bounded)."""
-        self._for_write("update", fields)
+        fields = self._for_write("update", fields)
         return await self._arun(writes.update, fields)
 
     def delete(self) -> tuple[int, dict[str, int]]:
@@ -615,13 +621,15 @@ class QuerySet(Generic[M]):
         self._for_write("delete", {})
         return await self._arun(writes.delete)
 
-    def _for_write(self, action: str, fields: dict[str, Any]) -> None:
+    def _for_write(self, action: str, fields: dict[str, Any]) -> dict[str, Any]:
         if self._query.is_sliced:
             raise TypeError(f"Cannot {action} a query once a slice has been taken.")
         meta = self.model._meta
+        fields = meta.relation_values(fields)
         meta.check_fields(fields, f"{action}()")
         for name, value in fields.items():
             expressions.validate(value, meta.fields, f"{meta.object_name}.{action}({name}=...)")
+        return fields
 
     def bulk_update(self, objs: Iterable[M], fields: Iterable[str]) -> int:
         """PATCH ``fields`` of each object (one request each); returns how many."""
@@ -636,7 +644,7 @@ class QuerySet(Generic[M]):
     def _for_bulk_update(
         self, objs: Iterable[M], fields: Iterable[str]
     ) -> tuple[list[M], list[str]]:
-        objs, names = list(objs), list(fields)
+        objs, names = list(objs), list(map(self.model._meta.attname, fields))
         if not names:
             raise ValueError("Field names must be given to bulk_update().")
         self.model._meta.check_fields(names, "bulk_update()", ValueError)

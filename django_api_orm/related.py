@@ -20,10 +20,10 @@ from django.db import models
 from . import _prefetch
 from ._async_safety import sync_blocked
 from .options import PREFETCHED, related_cache
+from .queryset import QuerySet
 
 if TYPE_CHECKING:
     from .models import APIModel
-    from .queryset import QuerySet
 
 __all__ = ["RemoteForeignKey", "aprefetch_related_objects", "prefetch_related_objects"]
 
@@ -211,7 +211,8 @@ class ForwardDescriptor:
                 f"select_related({field.name!r}) or prefetch_related({field.name!r}), or use "
                 f"`await {field.to.__name__}.objects.aget(pk=obj.{field.attname})`."
             )
-        obj = field.to._base_manager.get(pk=key)
+        # QuerySet.get itself: an AsyncAPIModel's manager rebinds get() to aget().
+        obj = QuerySet.get(field.to._base_manager.get_queryset(), pk=key)
         cache[field.name] = obj
         return obj
 
@@ -257,7 +258,8 @@ class _Batch:
     def __iter__(self) -> Any:
         if not self.keys:
             return iter(())
-        return iter(self.model._base_manager.in_bulk(self.keys).values())
+        queryset = self.model._base_manager.get_queryset()
+        return iter(QuerySet.in_bulk(queryset, self.keys).values())
 
 
 class ReverseRemoteDescriptor:

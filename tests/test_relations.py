@@ -260,3 +260,41 @@ def test_migrations_see_a_plain_column_of_the_pk_type() -> None:
     text = out.getvalue()
     assert "('book', models.BigIntegerField(db_column='book_id', db_index=True))" in text
     assert "django_api_orm" not in text
+
+
+# -- a relation's name stands for its key everywhere a field is named -------------------------
+
+
+def test_order_values_update_and_save_by_relation_name(upstream: Upstream) -> None:
+    assert [r.book_id for r in Review.objects.filter(pk__in=[1, 30]).order_by("-book")] == [10, 1]
+    assert list(Review.objects.filter(pk=1).values_list("book", flat=True)) == [1]
+    assert Review.objects.filter(pk__in=[1, 2]).update(book=Novel.objects.get(pk=7)) == 2
+    assert [r.book_id for r in Review.objects.filter(pk__in=[1, 2])] == [7, 7]
+    review = Review.objects.get(pk=3)
+    review.book = Novel.objects.get(pk=8)
+    review.save(update_fields=["book"])
+    assert json.loads(upstream.requests()[-1]["body"]) == {"book": 8}
+    review.book_id = 9
+    assert Review.objects.bulk_update([review], ["book"]) == 1
+    assert Review.objects.get(pk=3).book_id == 9
+
+
+def test_an_async_model_fetches_its_relation_in_sync_code(upstream: Upstream) -> None:
+    from pydantic import BaseModel, ConfigDict, Field
+
+    from django_api_orm import AsyncAPIModel, RemoteForeignKey
+
+    class ASchema(BaseModel):
+        model_config = ConfigDict(populate_by_name=True)
+        id: int | None = None
+        book_id: int = Field(alias="book")
+        stars: int
+
+    class AsyncReview(AsyncAPIModel):
+        _schema_class = ASchema
+        _endpoint = "reviews/"
+        book = RemoteForeignKey(Novel, related_name="+")
+
+    review = AsyncReview(id=1, book_id=4, stars=1)
+    assert review.book.title == "Book 04"
+    prefetch_related_objects([AsyncReview(id=2, book_id=5, stars=1)], "book")
