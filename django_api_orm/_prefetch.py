@@ -124,13 +124,21 @@ def _level(objs: list[Any], path: list[str]) -> Generator[Batch, Any, None]:
 
 def _forward(objs: list[Any], relation: RemoteForeignKey) -> Generator[Batch, Any, list[Any]]:
     name, attname = relation.name, relation.attname
-    keys = list(dict.fromkeys(k for o in objs if (k := getattr(o, attname)) is not None))
-    if not keys:
-        return []
-    by_pk: dict[Any, Any] = yield Batch(relation.to._base_manager.all(), "pk", keys, False)
-    for obj in objs:
-        # A key the API did not return stays None: the accessor raises DoesNotExist.
-        related_cache(obj)[name] = by_pk.get(getattr(obj, attname))
+    by_pk: dict[Any, Any] = {}
+    missing = []
+    for obj in objs:  # objects loaded already (expanded, set, prefetched) are kept
+        cached = related_cache(obj).get(name)
+        if cached is not None and cached.pk == getattr(obj, attname):
+            by_pk[cached.pk] = cached
+        elif getattr(obj, attname) is not None:
+            missing.append(obj)
+    keys = list(dict.fromkeys(getattr(obj, attname) for obj in missing))
+    if keys:
+        found = yield Batch(relation.to._base_manager.all(), "pk", keys, False)
+        for obj in missing:
+            # A key the API did not return stays None: the accessor raises DoesNotExist.
+            related_cache(obj)[name] = found.get(getattr(obj, attname))
+        by_pk.update(found)
     return list(by_pk.values())
 
 

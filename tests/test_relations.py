@@ -298,3 +298,9 @@ def test_an_async_model_fetches_its_relation_in_sync_code(upstream: Upstream) ->
     review = AsyncReview(id=1, book_id=4, stars=1)
     assert review.book.title == "Book 04"
     prefetch_related_objects([AsyncReview(id=2, book_id=5, stars=1)], "book")
+
+
+def test_objects_already_loaded_are_not_asked_for_again(upstream: Upstream) -> None:
+    with assert_num_requests(2):  # the books, their reviews; each review's book is known
+        novels = list(Novel.objects.filter(pk__lte=2).prefetch_related("reviews__book"))
+    assert [r.book.pk for n in novels for r in n.reviews.all()] == [1, 1, 2, 2]
