@@ -120,12 +120,17 @@ def isolated_models() -> Iterator[None]:
     """Models and client registrations made by examples do not outlive the file."""
     before = list(api_models._ALL_MODELS)
     bound = {model: model._meta.bound_service for model in before}
+    reverse = {model: dict(model._meta.reverse_relations) for model in before}
     try:
         yield
     finally:
         api_models._ALL_MODELS[:] = before
         for model, service in bound.items():
             model._meta.bound_service = service
+        for model, accessors in reverse.items():  # relations declared by examples
+            for name in set(model._meta.reverse_relations) - set(accessors):
+                delattr(model, name)
+            model._meta.reverse_relations = accessors
 
 
 @pytest.mark.parametrize(
