@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import inspect
 from collections import namedtuple
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from contextlib import aclosing
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, cast
@@ -22,10 +30,11 @@ from django.db.models import Count, Q
 from . import _observe, exceptions, expressions
 from ._async_safety import ensure_sync_allowed
 from ._core import objects, reads, writes
+from ._core.conditions import AND, OR, Condition, Where
 from ._core.dialect import QueryContext
 from ._core.messages import Plan
 from ._core.plans import ServiceContext
-from ._core.query import RemoteQuery, parse_lookup
+from ._core.query import FieldSpec, RemoteQuery, parse_lookup
 from ._core.verify import RowCheck
 from ._core.walk import PageWalker
 
@@ -37,6 +46,33 @@ __all__ = ["AsyncManager", "AsyncQuerySet", "Manager", "QuerySet"]
 
 M = TypeVar("M", bound="APIModel")
 T = TypeVar("T")
+
+
+def where_of(
+    args: Iterable[Q], kwargs: Mapping[str, Any], fields: Mapping[str, FieldSpec], pk: str
+) -> Where:
+    """``Q`` objects and keyword lookups, ANDed as ``Q(*args, **kwargs)`` does, as the core's
+    condition tree; each lookup is checked by :func:`parse_lookup` (``FieldError``). The
+    only place that reads a ``Q``."""
+    for q in args:
+        if not isinstance(q, Q):
+            raise TypeError(f"filter() positional arguments must be Q objects, got {q!r}.")
+
+    def convert(q: Q) -> Where:
+        if q.connector not in ("AND", "OR"):
+            raise exceptions.NotSupportedError(
+                f"{q.connector} between Q objects cannot be sent to an API."
+            )
+        children: list[Condition | Where] = []
+        for child in q.children:
+            if isinstance(child, Q):
+                children.append(convert(child))
+            else:
+                keyword, value = cast(tuple[str, Any], child)
+                children.append(parse_lookup(keyword, _materialize(keyword, value), fields, pk))
+        return Where(tuple(children), AND if q.connector == "AND" else OR, q.negated)
+
+    return convert(Q(*args, **kwargs))
 
 
 def _materialize(keyword: str, value: Any) -> Any:
@@ -102,21 +138,10 @@ class QuerySet(Generic[M]):
     def _qctx(self, service: Service) -> QueryContext:
         return self.model._meta.query_context(service)
 
-    def _check_lookups(self, args: Iterable[Q], kwargs: dict[str, Any]) -> None:
+    def _check_lookups(self, args: Iterable[Q], kwargs: dict[str, Any]) -> Where:
+        """The lookups, checked against the schema, as the core's condition tree."""
         meta = self.model._meta
-        for keyword, value in kwargs.items():
-            parse_lookup(keyword, value, meta.fields, meta.pk_field)
-        pending = list(args)
-        while pending:
-            q = pending.pop()
-            if not isinstance(q, Q):
-                raise TypeError(f"filter() positional arguments must be Q objects, got {q!r}.")
-            for child in q.children:
-                if isinstance(child, Q):
-                    pending.append(child)
-                else:
-                    keyword, value = cast(tuple[str, Any], child)
-                    parse_lookup(keyword, value, meta.fields, meta.pk_field)
+        return where_of(args, kwargs, meta.fields, meta.pk_field)
 
     def _not_sliced(self, action: str) -> None:
         if self._query.is_sliced:
@@ -142,10 +167,8 @@ class QuerySet(Generic[M]):
         if not args and not kwargs:
             return self._chain()
         self._not_sliced("filter")
-        kwargs = {key: _materialize(key, value) for key, value in kwargs.items()}
-        self._check_lookups(args, kwargs)
-        q = Q(*args, **kwargs)
-        return self._chain(_query=self._query.add_q(~q if negate else q))
+        where = self._check_lookups(args, kwargs)
+        return self._chain(_query=self._query.add_where(~where if negate else where))
 
     def order_by(self, *fields: str) -> QuerySet[M]:
         """Order by fields (``"-year"`` for descending); replaces any earlier ordering."""
@@ -343,11 +366,12 @@ class QuerySet(Generic[M]):
         if query.is_sliced or query.extra_params or query.where.negated:
             return None
         children = query.where.children
-        if len(children) != 1 or isinstance(children[0], Q):
+        if len(children) != 1 or isinstance(children[0], Where):
             return None
-        keyword, value = cast(tuple[str, Any], children[0])
-        pk = self.model._meta.pk_field
-        return value if keyword in {"pk", "pk__exact", pk, f"{pk}__exact"} else None
+        condition = children[0]
+        if (condition.field, condition.lookup) != (self.model._meta.pk_field, "exact"):
+            return None
+        return condition.value
 
     def _from_answer(self, answer: objects.Answer) -> Any:
         obj = self.model._from_api(answer.data or {}, self.model._meta.endpoint)

@@ -20,14 +20,12 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, NoReturn, cast
+from typing import Any, ClassVar, Literal, NoReturn
 from urllib.parse import urljoin
 
-from django.core.exceptions import FieldError
-from django.db.models import Q
-
-from ..exceptions import NotSupportedError, UnsafeRequestError
-from .query import LOOKUPS, Condition, EmptyResult, FieldSpec, RemoteQuery, parse_lookup
+from ..exceptions import FieldError, NotSupportedError, UnsafeRequestError
+from .conditions import AND, OR, Condition, Where
+from .query import LOOKUPS, EmptyResult, FieldSpec, RemoteQuery
 from .urls import detail_path
 
 __all__ = ["DRFDialect", "Dialect", "LinkHeaderDialect", "Page", "QueryContext"]
@@ -173,7 +171,7 @@ class Dialect:
         params += list(query.extra_params)
         return params
 
-    def where_params(self, where: Q, ctx: QueryContext) -> Params:
+    def where_params(self, where: Where, ctx: QueryContext) -> Params:
         """A conjunction of conditions as parameters; what cannot be said raises."""
         conditions: list[Condition] = []
         for condition, negated in self.conjuncts(where, ctx):
@@ -456,29 +454,28 @@ class Dialect:
             f"{what}. Narrow the query, or use .params() for the API's own parameters."
         )
 
-    def conjuncts(self, where: Q, ctx: QueryContext) -> list[tuple[Condition, bool]]:
+    def conjuncts(self, where: Where, ctx: QueryContext) -> list[tuple[Condition, bool]]:
         """The conditions ANDed by ``where``, each with whether it is negated; an OR the
         query string cannot say raises NotSupportedError."""
         return list(self._conjuncts(where, ctx, negated=False))
 
     def _conjuncts(
-        self, where: Q, ctx: QueryContext, *, negated: bool
+        self, where: Where, ctx: QueryContext, *, negated: bool
     ) -> Iterable[tuple[Condition, bool]]:
         # De Morgan: NOT (a OR b) is (NOT a) AND (NOT b), which a query string can say;
         # NOT (a AND b) and (a OR b) need an OR, which it cannot.
         negated = negated != where.negated
         connector = where.connector
         if negated:
-            connector = Q.AND if connector == Q.OR else Q.OR
-        if connector == Q.OR and len(where.children) > 1:
+            connector = AND if connector == OR else OR
+        if connector == OR and len(where.children) > 1:
             what = "the negation of several conditions" if negated else "OR between conditions"
             self.unsupported(ctx, what)
         for child in where.children:
-            if isinstance(child, Q):
+            if isinstance(child, Where):
                 yield from self._conjuncts(child, ctx, negated=negated)
             else:
-                keyword, value = cast(tuple[str, Any], child)
-                yield parse_lookup(keyword, value, ctx.fields, ctx.pk), negated
+                yield child, negated
 
 
 class DRFDialect(Dialect):
