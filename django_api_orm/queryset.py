@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, cast
 from urllib.parse import urlencode
 
 from django.core.exceptions import FieldError
-from django.db.models import Count, Q
 
 from . import _observe, exceptions, expressions
 from ._async_safety import ensure_sync_allowed
@@ -39,6 +38,8 @@ from ._core.verify import RowCheck
 from ._core.walk import PageWalker
 
 if TYPE_CHECKING:
+    from django.db.models import Q
+
     from ._transport import Service
     from .models import APIModel
 
@@ -54,6 +55,16 @@ def where_of(
     """``Q`` objects and keyword lookups, ANDed as ``Q(*args, **kwargs)`` does, as the core's
     condition tree; each lookup is checked by :func:`parse_lookup` (``FieldError``). The
     only place that reads a ``Q``."""
+
+    def leaf(keyword: str, value: Any) -> Condition:
+        return parse_lookup(keyword, _materialize(keyword, value), fields, pk)
+
+    if not args:  # Q(**kwargs): its lookups ANDed in keyword order
+        return Where(tuple(leaf(keyword, value) for keyword, value in sorted(kwargs.items())))
+    # Only now is Django's ORM needed (the caller has built Q objects, so it is loaded): a
+    # project without database models never imports django.db.models for this library.
+    from django.db.models import Q
+
     for q in args:
         if not isinstance(q, Q):
             raise TypeError(f"filter() positional arguments must be Q objects, got {q!r}.")
@@ -68,8 +79,7 @@ def where_of(
             if isinstance(child, Q):
                 children.append(convert(child))
             else:
-                keyword, value = cast(tuple[str, Any], child)
-                children.append(parse_lookup(keyword, _materialize(keyword, value), fields, pk))
+                children.append(leaf(*cast(tuple[str, Any], child)))
         return Where(tuple(children), AND if q.connector == "AND" else OR, q.negated)
 
     return convert(Q(*args, **kwargs))
@@ -663,6 +673,8 @@ class QuerySet(Generic[M]):
         return dict.fromkeys(names, await self._arun(reads.count))
 
     def _count_names(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[str]:
+        from django.db.models import Count  # loaded: the caller built the aggregates
+
         meta = self.model._meta
         named = [(None, a) for a in args] + list(kwargs.items())
         names = []

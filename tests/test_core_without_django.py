@@ -1,4 +1,5 @@
-"""The sans-IO core needs no Django: it imports without it and never names it."""
+"""Import hygiene: the sans-IO core needs no Django (it imports without it and never names
+it), and importing the model layer loads no driver, no settings model and no Django ORM."""
 
 from __future__ import annotations
 
@@ -51,6 +52,19 @@ def test_every_core_module_imports_without_django() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "django_api_orm.exceptions"  # the stand-in FieldError
+
+
+def test_the_model_layer_loads_no_driver_settings_or_django_orm() -> None:
+    code = (
+        "import sys, django\n"
+        "from django_api_orm import APIModel, AsyncManager, Manager, QuerySet\n"
+        "deferred = ('django.db', 'django_api_orm._transport', 'django_api_orm._settings',"
+        " 'django_api_orm._drivers', 'aiohttp', 'pycurl', 'httpx', 'httpcore', 'opentelemetry')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(deferred)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize("name", MODULES)
