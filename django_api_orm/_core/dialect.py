@@ -103,7 +103,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-@dataclass(eq=False, repr=False)
+@dataclass(eq=False, repr=False, kw_only=True)
 class Dialect:
     """Base class of dialects: the knobs below cover most APIs; override methods for more.
 
