@@ -39,7 +39,6 @@ from ._core.plans import ServiceContext
 __all__ = ["SETTING_NAME", "ServiceSettings", "TimeoutSettings", "load_services"]
 
 SETTING_NAME = "API_ORM_SERVICES"
-FieldLookups = dict[str, dict[str, list[str]]]
 
 
 def _no_control_characters(value: str, what: str) -> str:
