@@ -564,3 +564,26 @@ def test_the_dialect_and_the_context_take_the_options_from_settings() -> None:
     assert settings.dialect_options() == {"page_size": 5, "lookups": frozenset({"exact"})}
     assert settings.context_options()["max_pages"] == 7
     assert DRFDialect(**settings.dialect_options()).lookups == frozenset({"exact"})
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"LOOKUPS": ["exact", "near"]}, "['LOOKUPS']: unknown lookups ['near']; known: ["),
+        (
+            {"FIELD_LOOKUPS": {"books/": {"title": ["near"]}}},
+            "['FIELD_LOOKUPS']: 'books/': 'title': unknown lookups ['near']; known: [",
+        ),
+        ({"PAGINATION": None}, "['PAGINATION']: Input should be 'page', 'offset'"),
+        ({"PAGE_SIZE": 0}, "['PAGE_SIZE']: Input should be greater than or equal to 1"),
+    ],
+)
+def test_declared_options_are_validated_naming_alias_and_key(
+    raw: dict[str, Any], message: str
+) -> None:
+    assert one_problem({"BASE_URL": URL, **raw}).startswith(f"API_ORM_SERVICES['svc']{message}")
+
+
+def test_field_lookups_are_keyed_by_endpoint_without_slashes() -> None:
+    settings = ServiceSettings(BASE_URL=URL, FIELD_LOOKUPS={"/books/": {"title": ["exact"]}})
+    assert settings.context_options()["field_lookups"] == {"books": {"title": {"exact"}}}
