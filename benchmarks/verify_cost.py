@@ -29,6 +29,7 @@ from django.db.models import Q  # noqa: E402
 from django_api_orm._core.query import RemoteQuery  # noqa: E402
 from django_api_orm._core.verify import RowCheck  # noqa: E402
 from django_api_orm._registry import services  # noqa: E402
+from django_api_orm.queryset import where_of  # noqa: E402
 from tests.models import Book  # noqa: E402
 
 QUERIES = {
@@ -51,7 +52,8 @@ def measure(rounds: int) -> list[str]:
     ctx, qctx = service.context, Book._meta.query_context(service)
     page = rows(100)
     lines = []
-    for name, where in QUERIES.items():
+    for name, q in QUERIES.items():
+        where = where_of([q], {}, Book._meta.fields, Book._meta.pk_field)
         check = RowCheck.of(ctx, qctx, "books/", RemoteQuery(where=where))
         objs = Book._many_from_api(page, "books/")
         assert len(check.apply(objs, "raise", strict=True)) == 100

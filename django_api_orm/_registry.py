@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 
-from ._settings import SETTING_NAME, ServiceSettings, load_services
-from ._transport import Service
+if TYPE_CHECKING:
+    from ._transport import Service
 
 __all__ = ["ServiceRegistry", "services"]
 
 
 class ServiceRegistry:
-    """Lazily validated, thread-safe map of alias → :class:`~django_api_orm._transport.Service`."""
+    """Lazily validated, thread-safe map of alias → :class:`~django_api_orm._transport.Service`.
+
+    The settings model and the drivers are imported on first use (``ready()`` makes it), not
+    when the models are imported.
+    """
 
     def __init__(self) -> None:
         self._services: dict[str, Service] | None = None
@@ -25,7 +30,10 @@ class ServiceRegistry:
         if services is None:
             with self._lock:
                 if self._services is None:
-                    configured: dict[str, ServiceSettings] = load_services()
+                    from ._settings import load_services
+                    from ._transport import Service
+
+                    configured = load_services()
                     self._services = {
                         alias: Service(alias, settings) for alias, settings in configured.items()
                     }
@@ -37,6 +45,8 @@ class ServiceRegistry:
         try:
             return services[alias]
         except KeyError:
+            from ._settings import SETTING_NAME
+
             known = ", ".join(repr(a) for a in services) or "none"
             hint = (
                 ""

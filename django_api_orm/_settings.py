@@ -16,24 +16,29 @@ from __future__ import annotations
 import difflib
 import importlib.util
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
+    create_model,
     field_validator,
     model_validator,
 )
 from pydantic import ValidationError as PydanticValidationError
 
+from ._core.dialect import BUILTIN_DIALECTS, Dialect
+from ._core.options import Option, options_of
+from ._core.plans import ServiceContext
+
 __all__ = ["SETTING_NAME", "ServiceSettings", "TimeoutSettings", "load_services"]
 
 SETTING_NAME = "API_ORM_SERVICES"
-FieldLookups = dict[str, dict[str, list[str]]]
 
 
 def _no_control_characters(value: str, what: str) -> str:
@@ -63,8 +68,12 @@ class TimeoutSettings(BaseModel):
         return data
 
 
-class ServiceSettings(BaseModel):
-    """One service's settings, validated; attribute names are the UPPERCASE setting keys."""
+class _ServiceSettings(BaseModel):
+    """One service's settings, validated; attribute names are the UPPERCASE setting keys.
+
+    The keys of the connection are declared here; the options of the dialect and of the
+    plans are declared once in the core (:mod:`._core.options`) and added below.
+    """
 
     # defer_build: the schema is built when the first service is validated (in ready()),
     # not when django_api_orm is imported.
@@ -87,124 +96,31 @@ class ServiceSettings(BaseModel):
     COOKIES: bool = False
     MAX_CONNECTIONS: int = Field(default=100, ge=1)
     MAX_KEEPALIVE_CONNECTIONS: int = Field(default=20, ge=0)
-    MAX_CONCURRENCY: int = Field(default=10, ge=1)
-    MAX_PAGES: int = Field(default=1000, ge=1)
-    VERIFY: Literal["raise", "drop", "off"] = "raise"
-    SAVE_METHOD: Literal["PATCH", "PUT"] = "PATCH"
-    PK_IN_BODY: bool = False
-    FIELD_LOOKUPS: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
     MAX_RESPONSE_BYTES: int = Field(default=10 * 1024 * 1024, ge=0)
     CIRCUIT_BREAKER_THRESHOLD: int = Field(default=5, ge=0)
     CIRCUIT_BREAKER_COOLDOWN: float = Field(default=30.0, ge=0)
     DIALECT: str = "drf"
-    PAGINATION: Literal["page", "offset", "cursor", "none"] | None = None
-    PAGE_SIZE: int | None = Field(default=None, ge=1)
-    MAX_PAGE_SIZE: int = Field(default=1000, ge=1)
-    PAGE_PARAM: str | None = None
-    FIRST_PAGE: int = Field(default=1, ge=0)
-    PAGE_SIZE_PARAM: str | None = None
-    OFFSET_PARAM: str | None = None
-    LIMIT_PARAM: str | None = None
-    ITEMS_KEY: str | None = None
-    TOTAL_KEY: str | None = None
-    NEXT_KEY: str | None = None
-    TOTAL_HEADER: str | None = None
-    ORDERING_PARAM: str | None = None
-    ORDERING_ASC: str | None = None
-    ORDERING_DESC: str | None = None
-    LOOKUP_FORMAT: str | None = None
-    VALUE_FORMAT: str | None = None
-    LOOKUP_NAMES: dict[str, str] = Field(default_factory=dict)
-    LOOKUPS: list[str] | None = None
-    LIST_FORMAT: Literal["comma", "repeat"] | None = None
-    TRAILING_SLASH: bool = True
 
     @field_validator("DIALECT")
     @classmethod
     def _dialect(cls, value: str) -> str:
-        from ._core.dialect import BUILTIN_DIALECTS
-
         if value not in BUILTIN_DIALECTS and "." not in value:
             raise ValueError(
                 f"must be one of {sorted(BUILTIN_DIALECTS)} or a dotted path to a Dialect class"
             )
         return value
 
-    @field_validator("FIELD_LOOKUPS")
-    @classmethod
-    def _field_lookups(
-        cls, value: dict[str, dict[str, list[str]]]
-    ) -> dict[str, dict[str, list[str]]]:
-        from ._core.query import LOOKUPS
-
-        for endpoint, fields in value.items():
-            for name, lookups in fields.items():
-                unknown = sorted(set(lookups) - LOOKUPS)
-                if unknown:
-                    raise ValueError(
-                        f"{endpoint!r}: {name!r}: unknown lookups {unknown}; known: "
-                        f"{sorted(LOOKUPS)}"
-                    )
-        return value
-
-    def field_lookups(self) -> dict[str, dict[str, frozenset[str]]]:
-        """FIELD_LOOKUPS keyed by endpoint without its slashes (``"books"``)."""
-        return {
-            endpoint.strip("/"): {name: frozenset(found) for name, found in fields.items()}
-            for endpoint, fields in self.FIELD_LOOKUPS.items()
-        }
-
-    @field_validator("LOOKUPS")
-    @classmethod
-    def _lookups(cls, value: list[str] | None) -> list[str] | None:
-        from ._core.query import LOOKUPS
-
-        unknown = sorted(set(value or ()) - LOOKUPS)
-        if unknown:
-            raise ValueError(f"unknown lookups {unknown}; known: {sorted(LOOKUPS)}")
-        return value
-
     def dialect_options(self) -> dict[str, Any]:
         """The dialect keywords this service sets (unset keys keep the dialect's defaults)."""
-        names = {
-            "PAGINATION": "pagination",
-            "PAGE_SIZE": "page_size",
-            "MAX_PAGE_SIZE": "max_page_size",
-            "PAGE_PARAM": "page_param",
-            "FIRST_PAGE": "first_page",
-            "PAGE_SIZE_PARAM": "page_size_param",
-            "OFFSET_PARAM": "offset_param",
-            "LIMIT_PARAM": "limit_param",
-            "ITEMS_KEY": "items_key",
-            "TOTAL_KEY": "total_key",
-            "NEXT_KEY": "next_key",
-            "TOTAL_HEADER": "total_header",
-            "ORDERING_PARAM": "ordering_param",
-            "ORDERING_ASC": "ordering_asc",
-            "ORDERING_DESC": "ordering_desc",
-            "LOOKUP_FORMAT": "lookup_format",
-            "VALUE_FORMAT": "value_format",
-            "LOOKUP_NAMES": "lookup_names",
-            "LOOKUPS": "lookups",
-            "LIST_FORMAT": "list_format",
-            "TRAILING_SLASH": "trailing_slash",
-        }
-        # None means "no such parameter" only where a dialect can do without one; for the
-        # other keys it means "the dialect's default".
-        nullable = {
-            "PAGE_SIZE",
-            "PAGE_SIZE_PARAM",
-            "ITEMS_KEY",
-            "TOTAL_KEY",
-            "NEXT_KEY",
-            "TOTAL_HEADER",
-        }
         return {
-            option: value
-            for key, option in names.items()
-            if key in self.model_fields_set
-            and ((value := getattr(self, key)) is not None or key in nullable)
+            option.name: getattr(self, option.key)
+            for option in DIALECT_OPTIONS
+            if option.key in self.model_fields_set
         }
+
+    def context_options(self) -> dict[str, Any]:
+        """The :class:`~._core.plans.ServiceContext` keywords of this service."""
+        return {option.name: getattr(self, option.key) for option in CONTEXT_OPTIONS}
 
     @field_validator("BASE_URL")
     @classmethod
@@ -260,7 +176,7 @@ class ServiceSettings(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _keepalive_within_pool(self) -> ServiceSettings:
+    def _keepalive_within_pool(self) -> _ServiceSettings:
         if self.HTTP2 and self.ASYNC_TRANSPORT == "aiohttp":
             raise ValueError(
                 "HTTP2 needs ASYNC_TRANSPORT 'httpx2' or 'httpx' (aiohttp speaks HTTP/1.1 only)"
@@ -307,6 +223,30 @@ class ServiceSettings(BaseModel):
             return f"{self.AUTH_SCHEME} {self.AUTH_TOKEN.get_secret_value()}"
         return self.AUTH_TOKEN.get_secret_value()
 
+
+def _declared(option: Option) -> tuple[Any, Any]:
+    """The pydantic field of an option declared in the core."""
+    annotation = option.type
+    if option.check is not None:
+        annotation = Annotated[annotation, AfterValidator(option.check)]
+    default: dict[str, Any] = (
+        {"default_factory": option.factory} if option.factory else {"default": option.default}
+    )
+    return annotation, Field(ge=option.ge, description=option.doc, **default)
+
+
+DIALECT_OPTIONS = options_of(Dialect)
+CONTEXT_OPTIONS = options_of(ServiceContext)
+
+if TYPE_CHECKING:
+    ServiceSettings = _ServiceSettings
+else:
+    ServiceSettings = create_model(
+        "ServiceSettings",
+        __base__=_ServiceSettings,
+        __module__=__name__,
+        **{option.key: _declared(option) for option in DIALECT_OPTIONS + CONTEXT_OPTIONS},
+    )
 
 # The package each driver needs, and the order "auto" tries them in (fastest first).
 _DRIVER_PACKAGES = {

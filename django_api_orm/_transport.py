@@ -143,15 +143,10 @@ def build_context(alias: str, settings: ServiceSettings) -> ServiceContext:
         base_url=settings.BASE_URL,
         dialect=dialect,
         retry=retry,
-        max_concurrency=settings.MAX_CONCURRENCY,
-        max_pages=settings.MAX_PAGES,
-        verify=settings.VERIFY,
-        save_method=settings.SAVE_METHOD,
-        pk_in_body=settings.PK_IN_BODY,
-        field_lookups=settings.field_lookups(),
         breaker=CircuitBreaker(
             settings.CIRCUIT_BREAKER_THRESHOLD, settings.CIRCUIT_BREAKER_COOLDOWN, service=alias
         ),
+        **settings.context_options(),
     )
 
 

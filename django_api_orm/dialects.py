@@ -4,7 +4,7 @@ See docs/dialects.md; name your class in a service's ``DIALECT`` setting by dott
 """
 
 from ._core.dialect import Dialect, DRFDialect, LinkHeaderDialect, Page, QueryContext
-from ._core.query import Condition, FieldSpec, RemoteQuery
+from ._core.query import Condition, FieldSpec, RemoteQuery, Where
 
 __all__ = [
     "Condition",
@@ -15,4 +15,5 @@ __all__ = [
     "Page",
     "QueryContext",
     "RemoteQuery",
+    "Where",
 ]

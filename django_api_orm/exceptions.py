@@ -42,7 +42,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.core import exceptions as django_exceptions
+try:  # Django's bases when Django is installed; the core also runs without it
+    from django.core.exceptions import FieldError as FieldError  # re-exported for the core
+    from django.core.exceptions import MultipleObjectsReturned as _MultipleObjectsReturned
+    from django.core.exceptions import ObjectDoesNotExist
+except ImportError:  # pragma: no cover - exercised in a subprocess without Django
+
+    class FieldError(Exception):  # type: ignore[no-redef]
+        """A lookup or ordering names no field (Django's ``FieldError`` when installed)."""
+
+    class ObjectDoesNotExist(Exception):  # type: ignore[no-redef]
+        """Django's ``ObjectDoesNotExist`` stand-in."""
+
+    class _MultipleObjectsReturned(Exception):  # type: ignore[no-redef]
+        """Django's ``MultipleObjectsReturned`` stand-in."""
+
 
 __all__ = [
     "APIConnectionError",
@@ -78,11 +92,11 @@ class APIError(Exception):
     """Root of every error raised by django-api-orm."""
 
 
-class DoesNotExist(APIError, django_exceptions.ObjectDoesNotExist):
+class DoesNotExist(APIError, ObjectDoesNotExist):
     """The requested object does not exist (a 404 on a detail URL, or no row matched)."""
 
 
-class MultipleObjectsReturned(APIError, django_exceptions.MultipleObjectsReturned):
+class MultipleObjectsReturned(APIError, _MultipleObjectsReturned):
     """``get()`` matched more than one object."""
 
 

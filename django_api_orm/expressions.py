@@ -13,19 +13,18 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from django.db.models import F, Value
-from django.db.models.expressions import Combinable, CombinedExpression
-
 from .exceptions import NotSupportedError
 
 __all__ = ["has_expressions", "resolve", "validate"]
 
+# Django's Combinable.ADD, SUB, MUL, DIV and MOD. django.db.models is imported by the
+# functions below only: they run on expressions the caller built, so it is loaded by then.
 _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
-    Combinable.ADD: operator.add,
-    Combinable.SUB: operator.sub,
-    Combinable.MUL: operator.mul,
-    Combinable.DIV: operator.truediv,
-    Combinable.MOD: operator.mod,
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "%%": operator.mod,
 }
 
 
@@ -36,6 +35,9 @@ def has_expressions(values: Mapping[str, Any]) -> bool:
 
 def validate(expression: Any, fields: Mapping[str, Any], where: str) -> None:
     """Refuse, before any request, what :func:`resolve` cannot compute."""
+    from django.db.models import F, Value
+    from django.db.models.expressions import CombinedExpression
+
     if isinstance(expression, F):
         if expression.name not in fields and expression.name != "pk":
             raise NotSupportedError(f"{where}: F({expression.name!r}) names no field.")
@@ -53,6 +55,9 @@ def validate(expression: Any, fields: Mapping[str, Any], where: str) -> None:
 
 def resolve(expression: Any, obj: Any) -> Any:
     """The value of ``expression`` for the row ``obj``."""
+    from django.db.models import F, Value
+    from django.db.models.expressions import CombinedExpression
+
     if isinstance(expression, F):
         return obj.pk if expression.name == "pk" else getattr(obj, expression.name)
     if isinstance(expression, Value):

@@ -39,6 +39,7 @@ from . import _observe
 
 __all__ = ["SETTING_NAME", "instrument", "is_instrumented", "uninstrument"]
 
+#: The Django setting that turns the instrumentation on at startup.
 SETTING_NAME = "API_ORM_OPENTELEMETRY"
 _SCOPE = "django_api_orm"
 

@@ -10,26 +10,36 @@ from __future__ import annotations
 
 import inspect
 from collections import namedtuple
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Iterator
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from contextlib import aclosing
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar, cast
 from urllib.parse import urlencode
 
 from django.core.exceptions import FieldError
-from django.db.models import Count, Q
 
 from . import _observe, _prefetch, exceptions, expressions
 from ._async_safety import ensure_sync_allowed
 from ._core import objects, reads, writes
+from ._core.conditions import AND, OR, Condition, Where
 from ._core.dialect import QueryContext
 from ._core.messages import Plan
 from ._core.plans import ServiceContext
-from ._core.query import RemoteQuery, parse_lookup
+from ._core.query import FieldSpec, RemoteQuery, parse_lookup
 from ._core.verify import RowCheck
 from ._core.walk import PageWalker
 
 if TYPE_CHECKING:
+    from django.db.models import Q
+
     from ._transport import Service
     from .models import APIModel
 
@@ -39,27 +49,56 @@ M = TypeVar("M", bound="APIModel")
 T = TypeVar("T")
 
 
+def where_of(
+    args: Iterable[Q],
+    kwargs: Mapping[str, Any],
+    fields: Mapping[str, FieldSpec],
+    pk: str,
+    rewrite: Callable[[str, Any], tuple[str, Any]] | None = None,
+) -> Where:
+    """``Q`` objects and keyword lookups, ANDed as ``Q(*args, **kwargs)`` does, as the core's
+    condition tree; each lookup is checked by :func:`parse_lookup` (``FieldError``), after
+    ``rewrite`` (a model's relations: ``book=obj`` → ``book_id=obj.pk``). The only place
+    that reads a ``Q``."""
+
+    def leaf(keyword: str, value: Any) -> Condition:
+        value = _materialize(keyword, value)
+        if rewrite is not None:
+            keyword, value = rewrite(keyword, value)
+        return parse_lookup(keyword, value, fields, pk)
+
+    if not args:  # Q(**kwargs): its lookups ANDed in keyword order
+        return Where(tuple(leaf(keyword, value) for keyword, value in sorted(kwargs.items())))
+    # Only now is Django's ORM needed (the caller has built Q objects, so it is loaded): a
+    # project without database models never imports django.db.models for this library.
+    from django.db.models import Q
+
+    for q in args:
+        if not isinstance(q, Q):
+            raise TypeError(f"filter() positional arguments must be Q objects, got {q!r}.")
+
+    def convert(q: Q) -> Where:
+        if q.connector not in ("AND", "OR"):
+            raise exceptions.NotSupportedError(
+                f"{q.connector} between Q objects cannot be sent to an API."
+            )
+        children: list[Condition | Where] = []
+        for child in q.children:
+            if isinstance(child, Q):
+                children.append(convert(child))
+            else:
+                children.append(leaf(*cast(tuple[str, Any], child)))
+        return Where(tuple(children), AND if q.connector == "AND" else OR, q.negated)
+
+    return convert(Q(*args, **kwargs))
+
+
 def _materialize(keyword: str, value: Any) -> Any:
     """A one-shot iterator (a generator) for ``__in``/``__range`` becomes a tuple, so every
     evaluation of the queryset sees the same values."""
     if keyword.endswith(("__in", "__range")) and isinstance(value, Iterator):
         return tuple(value)
     return value
-
-
-def _map_leaves(q: Q, rewrite: Callable[[str, Any], tuple[str, Any]]) -> Q:
-    """A copy of ``q`` with each ``(keyword, value)`` leaf rewritten."""
-    if not isinstance(q, Q):
-        return q  # _check_lookups names the bad argument
-    copy = Q()
-    copy.connector, copy.negated = q.connector, q.negated
-    copy.children = [
-        _map_leaves(child, rewrite)
-        if isinstance(child, Q)
-        else rewrite(*cast(tuple[str, Any], child))
-        for child in q.children
-    ]
-    return copy
 
 
 class QuerySet(Generic[M]):
@@ -118,21 +157,11 @@ class QuerySet(Generic[M]):
     def _qctx(self, service: Service) -> QueryContext:
         return self.model._meta.query_context(service)
 
-    def _check_lookups(self, args: Iterable[Q], kwargs: dict[str, Any]) -> None:
+    def _check_lookups(self, args: Iterable[Q], kwargs: dict[str, Any]) -> Where:
+        """The lookups, checked against the schema, as the core's condition tree."""
         meta = self.model._meta
-        for keyword, value in kwargs.items():
-            parse_lookup(keyword, value, meta.fields, meta.pk_field)
-        pending = list(args)
-        while pending:
-            q = pending.pop()
-            if not isinstance(q, Q):
-                raise TypeError(f"filter() positional arguments must be Q objects, got {q!r}.")
-            for child in q.children:
-                if isinstance(child, Q):
-                    pending.append(child)
-                else:
-                    keyword, value = cast(tuple[str, Any], child)
-                    parse_lookup(keyword, value, meta.fields, meta.pk_field)
+        rewrite = meta.relation_lookup if meta.relations or meta.reverse_relations else None
+        return where_of(args, kwargs, meta.fields, meta.pk_field, rewrite)
 
     def _not_sliced(self, action: str) -> None:
         if self._query.is_sliced:
@@ -158,14 +187,8 @@ class QuerySet(Generic[M]):
         if not args and not kwargs:
             return self._chain()
         self._not_sliced("filter")
-        kwargs = {key: _materialize(key, value) for key, value in kwargs.items()}
-        meta = self.model._meta
-        if meta.relations or meta.reverse_relations:
-            kwargs = dict(meta.relation_lookup(key, value) for key, value in kwargs.items())
-            args = tuple(_map_leaves(q, meta.relation_lookup) for q in args)
-        self._check_lookups(args, kwargs)
-        q = Q(*args, **kwargs)
-        return self._chain(_query=self._query.add_q(~q if negate else q))
+        where = self._check_lookups(args, kwargs)
+        return self._chain(_query=self._query.add_where(~where if negate else where))
 
     def order_by(self, *fields: str) -> QuerySet[M]:
         """Order by fields (``"-year"`` for descending); replaces any earlier ordering."""
@@ -409,11 +432,12 @@ class QuerySet(Generic[M]):
         if query.is_sliced or query.extra_params or query.where.negated:
             return None
         children = query.where.children
-        if len(children) != 1 or isinstance(children[0], Q):
+        if len(children) != 1 or isinstance(children[0], Where):
             return None
-        keyword, value = cast(tuple[str, Any], children[0])
-        pk = self.model._meta.pk_field
-        return value if keyword in {"pk", "pk__exact", pk, f"{pk}__exact"} else None
+        condition = children[0]
+        if (condition.field, condition.lookup) != (self.model._meta.pk_field, "exact"):
+            return None
+        return condition.value
 
     def _from_answer(self, answer: objects.Answer) -> Any:
         obj = self.model._from_api(answer.data or {}, self.model._meta.endpoint)
@@ -717,6 +741,8 @@ class QuerySet(Generic[M]):
         return dict.fromkeys(names, await self._arun(reads.count))
 
     def _count_names(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[str]:
+        from django.db.models import Count  # loaded: the caller built the aggregates
+
         meta = self.model._meta
         named = [(None, a) for a in args] + list(kwargs.items())
         names = []

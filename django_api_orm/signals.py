@@ -18,8 +18,14 @@ from django.dispatch import Signal
 
 __all__ = ["api_request", "post_delete", "post_save", "pre_delete", "pre_save"]
 
+#: Before ``save()``/``asave()`` sends: ``sender``, ``instance``, ``update_fields``.
 pre_save = Signal()
+#: After a save: ``sender``, ``instance``, ``created``, ``update_fields``.
 post_save = Signal()
+#: Before ``delete()``/``adelete()`` of an instance: ``sender``, ``instance``.
 pre_delete = Signal()
+#: After an instance was deleted: ``sender``, ``instance``.
 post_delete = Signal()
+#: Once per HTTP attempt: ``service``, ``method``, ``url``, ``status_code``, ``duration``,
+#: ``error``.
 api_request = Signal()

@@ -25,6 +25,7 @@ from django_api_orm._core.dialect import (
     parse_link_header,
 )
 from django_api_orm._core.query import Condition, FieldSpec, RemoteQuery
+from django_api_orm.queryset import where_of
 from tests.conftest import service_settings
 from tests.models import Book, BookSchema
 from tests.upstream_fixture import Upstream
@@ -261,7 +262,7 @@ CTX = QueryContext(service="svc", model="Book", fields=FIELDS, pk="id")
 
 
 def params(dialect: Dialect, *args: Q, ordering: tuple[str, ...] = (), **kwargs: object) -> list:
-    query = RemoteQuery().add_q(Q(*args, **kwargs)).with_ordering(ordering)
+    query = RemoteQuery().add_where(where_of(args, kwargs, FIELDS, "id")).with_ordering(ordering)
     return dialect.query_params(query, CTX)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pkgutil
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +29,100 @@ EXPECTED_ALL = [
     "register_async_models",
     "register_models",
 ]
+
+# Every public module (no part of its path starts with "_") and its __all__, as httpx pins
+# its exported members: a change to a module's surface must change this dict too.
+PUBLIC = {
+    "django_api_orm": EXPECTED_ALL,
+    "django_api_orm.apps": ["ApiOrmConfig"],
+    "django_api_orm.async_client": ["APIResponse", "AsyncServiceClient"],
+    "django_api_orm.client": ["APIResponse", "BaseServiceClient", "ServiceClient"],
+    "django_api_orm.debug_toolbar": ["APIRequestsPanel"],
+    "django_api_orm.dialects": [
+        "Condition",
+        "DRFDialect",
+        "Dialect",
+        "FieldSpec",
+        "LinkHeaderDialect",
+        "Page",
+        "QueryContext",
+        "RemoteQuery",
+        "Where",
+    ],
+    "django_api_orm.exceptions": [
+        "APIConnectionError",
+        "APIError",
+        "APITimeoutError",
+        "AuthenticationError",
+        "CircuitOpenError",
+        "ClientError",
+        "Conflict",
+        "ConflictError",
+        "DoesNotExist",
+        "FilterIgnored",
+        "FilterIgnoredWarning",
+        "HTTPStatusError",
+        "InvalidPrimaryKey",
+        "MultipleObjectsReturned",
+        "NotFound",
+        "NotSupportedError",
+        "PaginationError",
+        "PermissionDenied",
+        "RateLimited",
+        "RequestError",
+        "ResponseError",
+        "ResponseTooLarge",
+        "ServerError",
+        "TooManyPages",
+        "UnsafeRequestError",
+        "ValidationError",
+    ],
+    "django_api_orm.expressions": ["has_expressions", "resolve", "validate"],
+    "django_api_orm.management": [],
+    "django_api_orm.management.commands": [],
+    "django_api_orm.management.commands.api_orm_check": ["Command"],
+    "django_api_orm.management.lookup_probe": ["LookupProbe", "probe_lookups"],
+    "django_api_orm.middleware": ["UpstreamErrorMiddleware"],
+    "django_api_orm.models": ["APIModel", "AsyncAPIModel", "ModelOptions", "all_models"],
+    "django_api_orm.ninja": [
+        "LimitOffsetPagination",
+        "PageNumberPagination",
+        "register_exception_handlers",
+        "upstream_errors",
+    ],
+    "django_api_orm.options": ["APIModelBase", "ModelOptions", "all_models", "related_cache"],
+    "django_api_orm.otel": ["SETTING_NAME", "instrument", "is_instrumented", "uninstrument"],
+    "django_api_orm.queryset": ["AsyncManager", "AsyncQuerySet", "Manager", "QuerySet"],
+    "django_api_orm.registration": ["register_async_models", "register_models"],
+    "django_api_orm.related": [
+        "RemoteForeignKey",
+        "aprefetch_related_objects",
+        "prefetch_related_objects",
+    ],
+    "django_api_orm.shortcuts": [
+        "aget_list_or_404",
+        "aget_object_or_404",
+        "get_list_or_404",
+        "get_object_or_404",
+    ],
+    "django_api_orm.signals": ["api_request", "post_delete", "post_save", "pre_delete", "pre_save"],
+    "django_api_orm.testing": [
+        "CapturedRequest",
+        "FakeRequest",
+        "FakeService",
+        "PageShape",
+        "assert_num_requests",
+        "capture_requests",
+        "fake_service",
+    ],
+    "django_api_orm.testing.counting": [
+        "CapturedRequest",
+        "assert_num_requests",
+        "capture_requests",
+    ],
+    "django_api_orm.testing.fake": ["FakeRequest", "FakeService", "PageShape"],
+    "django_api_orm.testing.pytest_plugin": ["api_fake", "api_num_requests"],
+}
 
 QUERYSET_IO = [
     "get",
@@ -83,6 +179,45 @@ def test_seed_module_paths() -> None:
     assert issubclass(NotFound, APIError)
     for name in django_api_orm.exceptions.__all__:
         assert isinstance(getattr(django_api_orm.exceptions, name), type), name
+
+
+def test_the_package_resolves_its_names_lazily() -> None:
+    assert set(EXPECTED_ALL) <= set(dir(django_api_orm))
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        django_api_orm.Nope  # noqa: B018
+
+
+def public_modules() -> list[str]:
+    found = ["django_api_orm"]
+    for module in pkgutil.walk_packages(django_api_orm.__path__, "django_api_orm."):
+        if not any(part.startswith("_") for part in module.name.split(".")):
+            found.append(module.name)
+    return sorted(found)
+
+
+def test_every_public_module_is_pinned() -> None:
+    assert public_modules() == sorted(PUBLIC)
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_public_module_surface_is_pinned(module: str) -> None:
+    exported = importlib.import_module(module).__all__
+    assert sorted(exported) == sorted(PUBLIC[module])
+    assert len(set(exported)) == len(exported)
+
+
+@pytest.mark.parametrize(
+    ("module", "name"), [(module, name) for module, names in PUBLIC.items() for name in names]
+)
+def test_every_public_name_exists_and_is_documented(module: str, name: str) -> None:
+    value = getattr(importlib.import_module(module), name)
+    doc = getattr(value, "__doc__", None)
+    if doc is not type(value).__doc__:  # a class, function, fixture or module: its own
+        assert (doc or "").strip(), f"{module}.{name} has no docstring"
+    else:  # data (a signal, a constant): a "#:" comment right above its assignment
+        lines = inspect.getsource(sys.modules[module]).splitlines()
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"{name} = "))
+        assert lines[at - 1].startswith("#:"), f"{module}.{name} has no #: comment"
 
 
 def test_version() -> None:

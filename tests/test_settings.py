@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pydantic
@@ -17,8 +18,16 @@ from pydantic import SecretStr
 
 import django_api_orm.options as models_module
 from django_api_orm import APIModel, exceptions
+from django_api_orm._core.dialect import DRFDialect
+from django_api_orm._core.options import Option
 from django_api_orm._registry import services
-from django_api_orm._settings import ServiceSettings, collect_services, load_services
+from django_api_orm._settings import (
+    CONTEXT_OPTIONS,
+    DIALECT_OPTIONS,
+    ServiceSettings,
+    collect_services,
+    load_services,
+)
 from tests import models as tests_models
 from tests.conftest import service_settings
 from tests.models import Book, Tag
@@ -517,3 +526,64 @@ def test_the_total_timeout() -> None:
     phases = ServiceSettings(BASE_URL=URL, TIMEOUT={"connect": 2, "read": 60}).phases()
     assert phases == (2, 60, 30, 5, 60)
     assert ServiceSettings(BASE_URL=URL, TIMEOUT={"total": 9}).phases()[4] == 9
+
+
+# -- the options model and docs/settings.md ----------------------------------------------------
+
+SETTINGS_DOC = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
+
+
+def documented_rows() -> dict[str, list[str]]:
+    """``KEY`` → the cells of its row in the reference tables of docs/settings.md."""
+    rows = {}
+    for line in SETTINGS_DOC.read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 5 and cells[0].strip("`").isupper():
+            rows[cells[0].strip("`")] = cells
+    return rows
+
+
+def test_every_setting_key_is_documented_once() -> None:
+    assert sorted(documented_rows()) == sorted(ServiceSettings.model_fields)
+
+
+@pytest.mark.parametrize("option", DIALECT_OPTIONS + CONTEXT_OPTIONS, ids=lambda o: o.key)
+def test_declared_options_are_settings_with_their_documented_default(option: Option) -> None:
+    field = ServiceSettings.model_fields[option.key]
+    default = option.factory() if option.factory else option.default
+    assert field.get_default(call_default_factory=True) == default
+    assert field.description == option.doc
+    if isinstance(default, str | int | dict | None):  # LOOKUPS: "all 15"
+        literal = f'"{default}"' if isinstance(default, str) else repr(default)
+        assert documented_rows()[option.key][2].startswith(f"`{literal}`")
+
+
+def test_the_dialect_and_the_context_take_the_options_from_settings() -> None:
+    raw = {"BASE_URL": URL, "PAGE_SIZE": 5, "LOOKUPS": ["exact"], "MAX_PAGES": 7}
+    settings = ServiceSettings(**raw)
+    assert settings.dialect_options() == {"page_size": 5, "lookups": frozenset({"exact"})}
+    assert settings.context_options()["max_pages"] == 7
+    assert DRFDialect(**settings.dialect_options()).lookups == frozenset({"exact"})
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"LOOKUPS": ["exact", "near"]}, "['LOOKUPS']: unknown lookups ['near']; known: ["),
+        (
+            {"FIELD_LOOKUPS": {"books/": {"title": ["near"]}}},
+            "['FIELD_LOOKUPS']: 'books/': 'title': unknown lookups ['near']; known: [",
+        ),
+        ({"PAGINATION": None}, "['PAGINATION']: Input should be 'page', 'offset'"),
+        ({"PAGE_SIZE": 0}, "['PAGE_SIZE']: Input should be greater than or equal to 1"),
+    ],
+)
+def test_declared_options_are_validated_naming_alias_and_key(
+    raw: dict[str, Any], message: str
+) -> None:
+    assert one_problem({"BASE_URL": URL, **raw}).startswith(f"API_ORM_SERVICES['svc']{message}")
+
+
+def test_field_lookups_are_keyed_by_endpoint_without_slashes() -> None:
+    settings = ServiceSettings(BASE_URL=URL, FIELD_LOOKUPS={"/books/": {"title": ["exact"]}})
+    assert settings.context_options()["field_lookups"] == {"books": {"title": {"exact"}}}

@@ -4,9 +4,10 @@ and a clear NotSupportedError for the queryset methods a REST API cannot honour.
 from __future__ import annotations
 
 import pytest
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Sum, Value
+from django.db.models.expressions import Combinable
 
-from django_api_orm import exceptions
+from django_api_orm import exceptions, expressions
 from tests.models import Book
 from tests.upstream_fixture import Upstream
 
@@ -28,6 +29,29 @@ def test_update_with_f_reads_modifies_and_writes_each_row(upstream: Upstream) ->
 async def test_aupdate_with_f(upstream: Upstream) -> None:
     assert await Book.objects.filter(pk=3).aupdate(year=F("year") * 2) == 1
     assert (await Book.objects.aget(pk=3)).year == 1983 * 2
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        (F("year") + 1, 1985),
+        (F("year") - 4, 1980),
+        (F("year") * 2, 3968),
+        (F("year") / 2, 992),
+        (F("year") % 1000, 984),
+        (Value(7), 7),
+    ],
+)
+def test_expressions_resolve_with_djangos_operators(expression: object, expected: int) -> None:
+    book = Book(id=1, title="t", author="a", year=1984)
+    assert expressions.resolve(expression, book) == expected
+    assert set(expressions._OPERATORS) == {
+        Combinable.ADD,
+        Combinable.SUB,
+        Combinable.MUL,
+        Combinable.DIV,
+        Combinable.MOD,
+    }
 
 
 def test_update_with_an_unsupported_expression_sends_nothing(upstream: Upstream) -> None:

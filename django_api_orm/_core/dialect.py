@@ -20,14 +20,13 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, NoReturn, cast
+from typing import Any, ClassVar, Literal, NoReturn
 from urllib.parse import urljoin
 
-from django.core.exceptions import FieldError
-from django.db.models import Q
-
-from ..exceptions import NotSupportedError, UnsafeRequestError
-from .query import LOOKUPS, Condition, EmptyResult, FieldSpec, RemoteQuery, parse_lookup
+from ..exceptions import FieldError, NotSupportedError, UnsafeRequestError
+from .conditions import AND, OR, Condition, Where
+from .options import check_lookups, option
+from .query import LOOKUPS, EmptyResult, FieldSpec, RemoteQuery
 from .urls import detail_path
 
 __all__ = ["DRFDialect", "Dialect", "LinkHeaderDialect", "Page", "QueryContext"]
@@ -104,8 +103,12 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+@dataclass(eq=False, repr=False, kw_only=True)
 class Dialect:
     """Base class of dialects: the knobs below cover most APIs; override methods for more.
+
+    Each knob is a keyword (``Dialect(pagination="offset")``) and a service setting of the
+    same name in UPPERCASE (``"PAGINATION": "offset"``): see :mod:`.options`.
 
     Requests: :meth:`condition_params` (one lookup), :meth:`ordering_params`,
     :meth:`page_params`. Responses: :meth:`parse_page`. Nothing here sends a request.
@@ -113,52 +116,43 @@ class Dialect:
 
     name: ClassVar[str] = "base"
 
-    def __init__(
-        self,
-        *,
-        pagination: Pagination = "page",
-        page_size: int | None = None,
-        max_page_size: int = 1000,
-        page_param: str = "page",
-        first_page: int = 1,
-        page_size_param: str | None = "page_size",
-        offset_param: str = "offset",
-        limit_param: str = "limit",
-        items_key: str | None = "results",
-        total_key: str | None = "count",
-        next_key: str | None = "next",
-        total_header: str | None = None,
-        ordering_param: str = "ordering",
-        ordering_asc: str = "{field}",
-        ordering_desc: str = "-{field}",
-        lookup_format: str = "{field}__{lookup}",
-        value_format: str = "{value}",
-        lookup_names: Mapping[str, str] | None = None,
-        lookups: Iterable[str] = LOOKUPS,
-        list_format: Literal["comma", "repeat"] = "comma",
-        trailing_slash: bool = True,
-    ) -> None:
-        self.pagination = pagination
-        self.page_size = page_size
-        self.max_page_size = max_page_size
-        self.page_param = page_param
-        self.first_page = first_page
-        self.page_size_param = page_size_param
-        self.offset_param = offset_param
-        self.limit_param = limit_param
-        self.items_key = items_key
-        self.total_key = total_key
-        self.next_key = next_key
-        self.total_header = total_header
-        self.ordering_param = ordering_param
-        self.ordering_asc = ordering_asc
-        self.ordering_desc = ordering_desc
-        self.lookup_format = lookup_format
-        self.value_format = value_format
-        self.lookup_names = dict(lookup_names or {})
-        self.lookups = frozenset(lookups)
-        self.list_format = list_format
-        self.trailing_slash = trailing_slash
+    pagination: Pagination = option("page", doc="How lists are paged.")
+    page_size: int | None = option(
+        None, ge=1, doc="The page size asked for on every list request; None: the server's."
+    )
+    max_page_size: int = option(1000, ge=1, doc="The largest page a slice asks for.")
+    page_param: str = option("page", doc="Query parameter of the page number.")
+    first_page: int = option(1, ge=0, doc="Number of the first page.")
+    page_size_param: str | None = option(
+        "page_size", doc="Query parameter of the page size; None when the API has none."
+    )
+    offset_param: str = option("offset", doc="Offset parameter (offset pagination).")
+    limit_param: str = option("limit", doc="Limit parameter (offset pagination).")
+    items_key: str | None = option("results", doc="Key (dotted) of the rows in an envelope.")
+    total_key: str | None = option("count", doc="Key (dotted) of the total in an envelope.")
+    next_key: str | None = option("next", doc="Key (dotted) of the next page in an envelope.")
+    total_header: str | None = option(None, doc="Response header holding the total.")
+    ordering_param: str = option("ordering", doc="Query parameter of order_by().")
+    ordering_asc: str = option("{field}", doc="Template of an ascending field.")
+    ordering_desc: str = option("-{field}", doc="Template of a descending field.")
+    lookup_format: str = option(
+        "{field}__{lookup}", doc="Template of the parameter name of a non-exact lookup."
+    )
+    value_format: str = option("{value}", doc="Template of the value of a non-exact lookup.")
+    lookup_names: Mapping[str, str] = option(
+        factory=dict, doc="Lookups renamed in parameter names; '' marks one unsupported."
+    )
+    lookups: frozenset[str] = option(
+        LOOKUPS, check=check_lookups(LOOKUPS), doc="The lookups the API understands."
+    )
+    list_format: Literal["comma", "repeat"] = option(
+        "comma", doc="How __in and __range values are sent: comma-joined or repeated."
+    )
+    trailing_slash: bool = option(True, doc="Whether detail URLs end in '/'.")
+
+    def __post_init__(self) -> None:
+        self.lookup_names = dict(self.lookup_names or {})
+        self.lookups = frozenset(self.lookups)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} pagination={self.pagination!r}>"
@@ -173,7 +167,7 @@ class Dialect:
         params += list(query.extra_params)
         return params
 
-    def where_params(self, where: Q, ctx: QueryContext) -> Params:
+    def where_params(self, where: Where, ctx: QueryContext) -> Params:
         """A conjunction of conditions as parameters; what cannot be said raises."""
         conditions: list[Condition] = []
         for condition, negated in self.conjuncts(where, ctx):
@@ -456,29 +450,28 @@ class Dialect:
             f"{what}. Narrow the query, or use .params() for the API's own parameters."
         )
 
-    def conjuncts(self, where: Q, ctx: QueryContext) -> list[tuple[Condition, bool]]:
+    def conjuncts(self, where: Where, ctx: QueryContext) -> list[tuple[Condition, bool]]:
         """The conditions ANDed by ``where``, each with whether it is negated; an OR the
         query string cannot say raises NotSupportedError."""
         return list(self._conjuncts(where, ctx, negated=False))
 
     def _conjuncts(
-        self, where: Q, ctx: QueryContext, *, negated: bool
+        self, where: Where, ctx: QueryContext, *, negated: bool
     ) -> Iterable[tuple[Condition, bool]]:
         # De Morgan: NOT (a OR b) is (NOT a) AND (NOT b), which a query string can say;
         # NOT (a AND b) and (a OR b) need an OR, which it cannot.
         negated = negated != where.negated
         connector = where.connector
         if negated:
-            connector = Q.AND if connector == Q.OR else Q.OR
-        if connector == Q.OR and len(where.children) > 1:
+            connector = AND if connector == OR else OR
+        if connector == OR and len(where.children) > 1:
             what = "the negation of several conditions" if negated else "OR between conditions"
             self.unsupported(ctx, what)
         for child in where.children:
-            if isinstance(child, Q):
+            if isinstance(child, Where):
                 yield from self._conjuncts(child, ctx, negated=negated)
             else:
-                keyword, value = cast(tuple[str, Any], child)
-                yield parse_lookup(keyword, value, ctx.fields, ctx.pk), negated
+                yield child, negated
 
 
 class DRFDialect(Dialect):

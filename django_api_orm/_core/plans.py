@@ -15,9 +15,27 @@ from typing import Literal
 from .breaker import CircuitBreaker
 from .dialect import Dialect
 from .messages import Plan, Request, Response
+from .options import check_lookups, option
+from .query import LOOKUPS
 from .retry import RetryPolicy, send
 
 __all__ = ["ServiceContext"]
+
+
+def _per_endpoint(
+    declared: Mapping[str, Mapping[str, frozenset[str]]],
+) -> dict[str, dict[str, frozenset[str]]]:
+    """``FIELD_LOOKUPS`` checked, keyed by endpoint without its slashes (``"books"``)."""
+    check = check_lookups(LOOKUPS)
+    found: dict[str, dict[str, frozenset[str]]] = {}
+    for endpoint, fields in declared.items():
+        for name, lookups in fields.items():
+            try:
+                check(lookups)
+            except ValueError as error:
+                raise ValueError(f"{endpoint!r}: {name!r}: {error}") from None
+            found.setdefault(endpoint.strip("/"), {})[name] = frozenset(lookups)
+    return found
 
 
 @dataclass(frozen=True)
@@ -28,14 +46,21 @@ class ServiceContext:
     base_url: str
     dialect: Dialect
     retry: RetryPolicy
-    max_concurrency: int = 10
-    max_pages: int = 1000
     breaker: CircuitBreaker | None = None
-    verify: Literal["raise", "drop", "off"] = "raise"
-    save_method: Literal["PATCH", "PUT"] = "PATCH"
-    pk_in_body: bool = False
-    # FIELD_LOOKUPS: endpoint -> field -> the lookups the API supports there.
-    field_lookups: Mapping[str, Mapping[str, frozenset[str]]] = field(default_factory=dict)
+    max_concurrency: int = option(10, ge=1, doc="Requests one async operation runs at once.")
+    max_pages: int = option(1000, ge=1, doc="Most page requests one evaluation may send.")
+    verify: Literal["raise", "drop", "off"] = option(
+        "raise", doc="What a read does with a row that does not match the query."
+    )
+    save_method: Literal["PATCH", "PUT"] = option(
+        "PATCH", doc="How save() updates: PATCH what changed, or PUT every field."
+    )
+    pk_in_body: bool = option(False, doc="Whether the body of an update carries the pk too.")
+    field_lookups: Mapping[str, Mapping[str, frozenset[str]]] = option(
+        factory=dict,
+        check=_per_endpoint,
+        doc="Per endpoint, the lookups each field supports.",
+    )
     # (endpoint, field, lookup) this API was caught ignoring, for the life of the process.
     ignored: set[tuple[str, str, str]] = field(default_factory=set, compare=False)
 

@@ -6,10 +6,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.core.exceptions import FieldError
-from django.db.models import Q
+from ..exceptions import FieldError
+from .conditions import Condition, Where
 
-__all__ = ["LOOKUPS", "Condition", "EmptyResult", "FieldSpec", "RemoteQuery", "parse_lookup"]
+__all__ = [
+    "LOOKUPS",
+    "Condition",
+    "EmptyResult",
+    "FieldSpec",
+    "RemoteQuery",
+    "Where",
+    "parse_lookup",
+]
 
 
 class EmptyResult(Exception):
@@ -52,15 +60,6 @@ class FieldSpec:
         return self.wire or self.name
 
 
-@dataclass(frozen=True, slots=True)
-class Condition:
-    """One lookup, e.g. ``year__gte=1990`` → ``Condition("year", "gte", 1990)``."""
-
-    field: str
-    lookup: str
-    value: Any
-
-
 def parse_lookup(keyword: str, value: Any, fields: Mapping[str, FieldSpec], pk: str) -> Condition:
     """Split ``field__lookup`` and check it against the schema, like Django's FieldError."""
     name, _, lookup = keyword.partition("__")
@@ -84,16 +83,16 @@ def parse_lookup(keyword: str, value: Any, fields: Mapping[str, FieldSpec], pk: 
 class RemoteQuery:
     """An immutable description of a list query; every queryset method returns a new one."""
 
-    where: Q = field(default_factory=Q)
+    where: Where = field(default_factory=Where)
     ordering: tuple[str, ...] = ()
     low: int = 0
     high: int | None = None
     extra_params: tuple[tuple[str, str], ...] = ()
     empty: bool = False
 
-    def add_q(self, q: Q) -> RemoteQuery:
-        """AND ``q`` onto the conditions."""
-        return replace(self, where=self.where & q if self.where else q)
+    def add_where(self, where: Where) -> RemoteQuery:
+        """AND ``where`` onto the conditions."""
+        return replace(self, where=self.where & where)
 
     def with_ordering(self, fields: Sequence[str]) -> RemoteQuery:
         """Replace the ordering, like ``order_by()``."""

@@ -1,1 +1,3 @@
 """Management commands of django-api-orm."""
+
+__all__: list[str] = []

@@ -21,6 +21,8 @@ import pytest
 if TYPE_CHECKING:
     from django_api_orm.testing import FakeService, assert_num_requests
 
+__all__ = ["api_fake", "api_num_requests"]
+
 
 @pytest.fixture
 def api_fake() -> Iterator[FakeService]:

@@ -1,1 +1,3 @@
 """``manage.py api_orm_check``."""
+
+__all__: list[str] = []

@@ -23,6 +23,8 @@ from ..._registry import services
 from ..._transport import Service
 from ..lookup_probe import probe_lookups
 
+__all__ = ["Command"]
+
 _HEADERS = ("SERVICE", "URL", "STATUS", "LATENCY", "HTTP", "AUTH", "BREAKER")
 _LOOKUP_HEADERS = ("MODEL", "LOOKUP", "VALUE", "RESULT", "DETAIL")
 
@@ -118,6 +120,8 @@ def format_table(rows: Sequence[tuple[str, ...]]) -> list[str]:
 
 
 class Command(BaseCommand):
+    """``manage.py api_orm_check``: reach each service, and probe its lookups on request."""
+
     help = (
         "Check that each API_ORM_SERVICES service answers GET BASE_URL and accepts its "
         "credentials; exits non-zero if one is down or rejects them."
