@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .queryset import QuerySet
     from .related import RemoteForeignKey
 
-__all__ = ["aload", "check_lookup", "load"]
+__all__ = ["aload", "attach_nested", "check_lookup", "load", "take_nested"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,3 +159,38 @@ def _reverse(
         for row in related:
             related_cache(row)[relation.name] = obj
     return rows
+
+
+def take_nested(model: type[Any], rows: list[Any], names: Iterable[str]) -> dict[str, list[Any]]:
+    """Replace each related row the API nested in ``rows`` (``"book": {...}``) by its key,
+    in place; the nested rows per relation, aligned with ``rows`` (None where not nested)."""
+    meta = model._meta
+    nested: dict[str, list[Any]] = {}
+    for name in names:
+        relation = meta.relations[name]
+        wire = meta.fields[relation.attname].param
+        target = relation.to._meta
+        pk_wire = target.fields[target.pk_field].param
+        column: list[Any] = []
+        for row in rows:
+            value = row.get(wire) if isinstance(row, dict) else None
+            if isinstance(value, dict):
+                row[wire] = value.get(pk_wire)
+                column.append(value)
+            else:
+                column.append(None)
+        nested[name] = column
+    return nested
+
+
+def attach_nested(
+    model: type[Any], objs: list[Any], nested: dict[str, list[Any]], where: str
+) -> None:
+    """Build the nested related objects (validated by their schema) into ``objs``' caches."""
+    for name, column in nested.items():
+        present = [(obj, row) for obj, row in zip(objs, column, strict=True) if row is not None]
+        if present:
+            target = model._meta.relations[name].to
+            built = target._many_from_api([row for _obj, row in present], where)
+            for (obj, _row), related in zip(present, built, strict=True):
+                related_cache(obj)[name] = related

@@ -210,6 +210,16 @@ class ModelOptions:
             for name, value in values.items()
         }
 
+    def crosses_relation(self, keyword: str) -> bool:
+        """Whether ``keyword`` looks into a related model (``book__title``), not at the key
+        (``book``, ``book__in``, ``book__pk``)."""
+        name, _, rest = keyword.partition("__")
+        relation = self.relations.get(name)
+        if relation is None or not rest:
+            return False
+        first = rest.split("__")[0]
+        return first not in LOOKUPS and first not in ("pk", relation.to._meta.pk_field)
+
     def relation_lookup(self, keyword: str, value: Any) -> tuple[str, Any]:
         """``book=obj``, ``book__in=[...]``, ``book__pk=3`` → the key field's lookup
         (``book_id``...), objects replaced by their pks; other keywords unchanged. A lookup
@@ -232,8 +242,9 @@ class ModelOptions:
             raise exceptions.NotSupportedError(
                 f"{self.object_name}.objects.filter({keyword}=...): a lookup across the "
                 f"relation {name!r} would need the API to join {target.object_name}; filter by "
-                f"the key ({relation.attname}=..., {name}__in=[...]) or query "
-                f"{target.object_name} first."
+                f"the key ({relation.attname}=..., {name}__in=[...]), query "
+                f"{target.object_name} first, or set RELATED_LOOKUPS for an API that filters "
+                "across relations (then only in filter() keywords)."
             )
         lookup = parts[0] if parts else "exact"
         if lookup in ("in", "range") and not isinstance(value, str):

@@ -129,6 +129,7 @@ class QuerySet(Generic[M]):
         self._result_cache: list[Any] | None = None
         self._trusted = False
         self._related: tuple[str, ...] = ()  # prefetch_related()/select_related() lookups
+        self._select: tuple[str, ...] = ()  # select_related() relations an API may nest
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -187,8 +188,18 @@ class QuerySet(Generic[M]):
         if not args and not kwargs:
             return self._chain()
         self._not_sliced("filter")
+        query = self._query
+        meta = self.model._meta
+        across = [key for key in kwargs if meta.crosses_relation(key)]
+        if across and not negate and self._service().context.dialect.related_lookups:
+            # Sent as the API's own parameters; like params(), not checked against rows.
+            dialect = self._service().context.dialect
+            for key in across:
+                query = query.with_param_list(dialect.related_params(key, kwargs.pop(key)))
+            if not args and not kwargs:
+                return self._chain(_query=query)
         where = self._check_lookups(args, kwargs)
-        return self._chain(_query=self._query.add_where(~where if negate else where))
+        return self._chain(_query=query.add_where(~where if negate else where))
 
     def order_by(self, *fields: str) -> QuerySet[M]:
         """Order by fields (``"-year"`` for descending); replaces any earlier ordering."""
@@ -236,13 +247,17 @@ class QuerySet(Generic[M]):
         return self._chain(_related=self._related + cast(tuple[str, ...], lookups))
 
     def select_related(self, *fields: str | None) -> QuerySet[M]:
-        """Load forward relations (``"book"``, ``"book__author"``) with the rows: one
-        batched request per relation, as :meth:`prefetch_related`."""
+        """Load forward relations (``"book"``, ``"book__author"``) with the rows: nested in
+        the same answer when the service's ``EXPAND_PARAM`` lets the API nest them, else
+        (and for rows it did not nest) one batched request per relation, as
+        :meth:`prefetch_related`."""
         if fields == (None,):
-            return self._chain(_related=())
-        for name in fields:
-            _prefetch.check_lookup(self.model, str(name), forward_only=True)
-        return self._chain(_related=self._related + cast(tuple[str, ...], fields))
+            return self._chain(_related=(), _select=())
+        names = cast(tuple[str, ...], fields)
+        for name in names:
+            _prefetch.check_lookup(self.model, name, forward_only=True)
+        first = tuple(dict.fromkeys(name.split("__")[0] for name in names))
+        return self._chain(_related=self._related + names, _select=self._select + first)
 
     def _load_related(self, objs: list[Any]) -> list[Any]:
         if self._related and self._kind == "model" and objs:
@@ -355,13 +370,17 @@ class QuerySet(Generic[M]):
         query = self._query if query is None else query
         endpoint = self.model._meta.endpoint
         check = RowCheck.of(ctx, qctx, endpoint, query)
-        many_from_api, trusted = self.model._many_from_api, self._trusted
+        model, trusted = self.model, self._trusted
+        expand = self._select if ctx.dialect.expand_param and self._kind == "model" else ()
+        if expand:  # rows come as dicts, their nested related rows taken out first
+            query, qctx = replace(query, expand=expand), replace(qctx, fast_page=None)
 
         def convert(rows: list[Any]) -> list[Any]:
-            objs = check.apply(
-                many_from_api(rows, endpoint), ctx.verify, strict=strict, trusted=trusted
-            )
-            return self._shape(objs)
+            nested = _prefetch.take_nested(model, rows, expand) if expand else None
+            objs = model._many_from_api(rows, endpoint)
+            if nested:
+                _prefetch.attach_nested(model, objs, nested, endpoint)
+            return self._shape(check.apply(objs, ctx.verify, strict=strict, trusted=trusted))
 
         return PageWalker(
             ctx, endpoint, query, qctx, page_size=page_size, stream=stream, convert=convert

@@ -6,16 +6,20 @@ Upstream seed: authors 1..5; books 1..25 (book i written by author i % 5 + 1); r
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+from collections.abc import Iterator
 
 import pytest
 from django.core.exceptions import SynchronousOnlyOperation
 from django.core.management import call_command
+from django.test import override_settings
 
 from django_api_orm import exceptions
 from django_api_orm.related import aprefetch_related_objects, prefetch_related_objects
 from django_api_orm.testing import assert_num_requests
+from tests.conftest import service_settings
 from tests.localapp.models import Order
 from tests.models import Author, Novel, Review
 from tests.upstream_fixture import Upstream
@@ -197,12 +201,7 @@ def test_prefetching_a_reverse_relation_is_one_batched_listing(
 ) -> None:
     query = Novel.objects.filter(pk__lte=3).prefetch_related("reviews")
     with assert_num_requests(2):
-        if colour == "sync":
-            novels = list(query)
-        else:
-            import asyncio
-
-            novels = asyncio.run(query.aall())
+        novels = list(query) if colour == "sync" else asyncio.run(query.aall())
     with assert_num_requests(0):
         assert [[r.pk for r in n.reviews.all()] for n in novels] == [[1, 21], [2, 22], [3, 23]]
         assert [n.reviews.count() for n in novels] == [2, 2, 2]
@@ -304,3 +303,53 @@ def test_objects_already_loaded_are_not_asked_for_again(upstream: Upstream) -> N
     with assert_num_requests(2):  # the books, their reviews; each review's book is known
         novels = list(Novel.objects.filter(pk__lte=2).prefetch_related("reviews__book"))
     assert [r.book.pk for n in novels for r in n.reviews.all()] == [1, 1, 2, 2]
+
+
+# -- what a service declares: expansion, lookups across relations ------------------------------
+
+
+@pytest.fixture
+def expanding(upstream: Upstream) -> Iterator[Upstream]:
+    """The upstream nests a review's book with ``?expand=book`` (as drf-flex-fields)."""
+    with override_settings(
+        API_ORM_SERVICES={"default": service_settings(upstream, EXPAND_PARAM="expand")}
+    ):
+        yield upstream
+
+
+@pytest.mark.parametrize("colour", ["sync", "async"])
+def test_select_related_uses_the_expansion_parameter(expanding: Upstream, colour: str) -> None:
+    query = Review.objects.filter(pk__lte=20).select_related("book")
+    with assert_num_requests(1):
+        reviews = list(query) if colour == "sync" else asyncio.run(query.aall())
+    with assert_num_requests(0):
+        assert [r.book.title for r in reviews] == [f"Book {i:02d}" for i in range(1, 21)]
+    assert reviews[0].book_id == 1 and isinstance(reviews[0].book, Novel)
+    assert "expand=book" in expanding.requests()[-1]["query"]
+
+
+def test_rows_the_api_did_not_expand_are_loaded_in_one_batch(expanding: Upstream) -> None:
+    ignored = service_settings(expanding, EXPAND_PARAM="include")  # this API ignores it
+    with override_settings(API_ORM_SERVICES={"default": ignored}), assert_num_requests(2):
+        reviews = list(Review.objects.filter(pk__lte=5).select_related("book"))
+        assert [r.book.pk for r in reviews] == [1, 2, 3, 4, 5]
+    with assert_num_requests(2):  # the nested level (writer) is a batch
+        reviews = list(Review.objects.filter(pk__lte=5).select_related("book__writer"))
+        assert [r.book.writer.name for r in reviews] == ["Bob", "Cy", "Dee", "Eve", "Ada"]
+
+
+def test_lookups_across_relations_are_sent_only_where_the_api_declares_them(
+    upstream: Upstream,
+) -> None:
+    with override_settings(
+        API_ORM_SERVICES={"default": service_settings(upstream, RELATED_LOOKUPS=True)}
+    ):
+        found = Review.objects.filter(book__title="Book 03")
+        assert [r.pk for r in found] == [3, 23]
+        assert "book__title=Book+03" in upstream.requests()[-1]["query"]
+        assert "not checked against the rows: params(book__title='Book 03')" in found.explain()
+        with pytest.raises(exceptions.NotSupportedError, match="trust_api"):
+            found.delete()  # the rows cannot be checked: writes need trust_api()
+        assert upstream.requests(path_prefix="/api/reviews/3/") == []
+        with pytest.raises(exceptions.NotSupportedError, match="across the relation"):
+            Review.objects.exclude(book__title="Book 03")

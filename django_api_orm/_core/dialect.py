@@ -149,6 +149,12 @@ class Dialect:
         "comma", doc="How __in and __range values are sent: comma-joined or repeated."
     )
     trailing_slash: bool = option(True, doc="Whether detail URLs end in '/'.")
+    expand_param: str | None = option(
+        None, doc="Query parameter asking the API to nest related rows (select_related())."
+    )
+    related_lookups: bool = option(
+        False, doc="Whether the API filters across relations (relation__field__lookup)."
+    )
 
     def __post_init__(self) -> None:
         self.lookup_names = dict(self.lookup_names or {})
@@ -165,7 +171,16 @@ class Dialect:
         if query.ordering:
             params += self.ordering_params(query.ordering, ctx)
         params += list(query.extra_params)
+        if query.expand and self.expand_param:
+            params.append((self.expand_param, ",".join(query.expand)))
         return params
+
+    def related_params(self, keyword: str, value: Any) -> Params:
+        """``filter(book__title="Dune")`` as the API's own ``book__title=Dune`` (only when
+        :attr:`related_lookups` says the API filters across relations)."""
+        if isinstance(value, Iterable) and not isinstance(value, str | bytes):
+            return [(keyword, ",".join(self.format_scalar(item) for item in value))]
+        return [(keyword, self.format_scalar(value))]
 
     def where_params(self, where: Where, ctx: QueryContext) -> Params:
         """A conjunction of conditions as parameters; what cannot be said raises."""

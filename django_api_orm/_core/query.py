@@ -89,6 +89,8 @@ class RemoteQuery:
     high: int | None = None
     extra_params: tuple[tuple[str, str], ...] = ()
     empty: bool = False
+    # Relations the API is asked to nest in each row (select_related() with EXPAND_PARAM).
+    expand: tuple[str, ...] = ()
 
     def add_where(self, where: Where) -> RemoteQuery:
         """AND ``where`` onto the conditions."""
@@ -102,6 +104,10 @@ class RemoteQuery:
         """Add raw query parameters the dialect passes through unchanged."""
         extra = tuple((k, str(v)) for k, v in params.items())
         return replace(self, extra_params=self.extra_params + extra)
+
+    def with_param_list(self, params: Sequence[tuple[str, str]]) -> RemoteQuery:
+        """Add query parameters already spelled by the dialect."""
+        return replace(self, extra_params=self.extra_params + tuple(params))
 
     @property
     def is_sliced(self) -> bool:

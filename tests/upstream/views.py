@@ -89,7 +89,12 @@ class ReviewViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
     queryset = Review.objects.select_related("book")
     serializer_class = ReviewSerializer
     pagination_class = BookPagination
-    filterset_fields = {"id": NUMBER_LOOKUPS, "book": ["exact", "in"], "stars": NUMBER_LOOKUPS}
+    filterset_fields = {
+        "id": NUMBER_LOOKUPS,
+        "book": ["exact", "in"],
+        "book__title": ["exact", "icontains"],
+        "stars": NUMBER_LOOKUPS,
+    }
     ordering_fields = "__all__"
     ordering = ["id"]
 
