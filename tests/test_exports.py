@@ -81,7 +81,6 @@ PUBLIC = {
     "django_api_orm.management": [],
     "django_api_orm.management.commands": [],
     "django_api_orm.management.commands.api_orm_check": ["Command"],
-    "django_api_orm.management.lookup_probe": ["LookupProbe", "probe_lookups"],
     "django_api_orm.middleware": ["UpstreamErrorMiddleware"],
     "django_api_orm.models": ["APIModel", "AsyncAPIModel", "ModelOptions", "all_models"],
     "django_api_orm.ninja": [

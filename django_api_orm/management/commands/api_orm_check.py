@@ -21,7 +21,7 @@ from ..._core.messages import Request, Response
 from ..._core.urls import redact_url
 from ..._registry import services
 from ..._transport import Service
-from ..lookup_probe import probe_lookups
+from .._lookup_probe import probe_lookups
 
 __all__ = ["Command"]
 
