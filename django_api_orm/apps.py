@@ -49,4 +49,9 @@ class ApiOrmConfig(AppConfig):
 
             instrument_from_settings()
         setting_changed.connect(_reload_on_change, dispatch_uid="django_api_orm.reload")
+        from django.db.models.signals import post_migrate
+
+        from ._permissions import create_permissions
+
+        post_migrate.connect(create_permissions, dispatch_uid="django_api_orm.permissions")
         atexit.register(services.close_all)

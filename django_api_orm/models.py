@@ -146,6 +146,10 @@ class APIModel(metaclass=APIModelBase):
     def __str__(self) -> str:
         return f"{type(self).__name__} object ({self.pk})"
 
+    def serializable_value(self, field_name: str) -> Any:
+        """The value of ``field_name`` (Django's name; the admin reads the pk with it)."""
+        return self.pk if field_name == "pk" else getattr(self, field_name)
+
     def to_dict(self, *, mode: str = "python") -> dict[str, Any]:
         """The fields as a dict (``mode="json"`` for JSON-ready values)."""
         return self._data.model_dump(mode=mode)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import decimal
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import pydantic
@@ -62,6 +62,7 @@ _RESERVED = frozenset(
         "refresh_from_db",
         "arefresh_from_db",
         "to_dict",
+        "serializable_value",
         "DoesNotExist",
         "MultipleObjectsReturned",
     }
@@ -125,6 +126,7 @@ class ModelOptions:
         # Set by register_models()/register_async_models(): an explicit client's service.
         self.bound_service: Service | None = None
         # RemoteForeignKeys declared on this model, and those pointing at it (by accessor).
+        self._django_fields: dict[str, Any] = {}  # built by get_field(), for the admin
         self.relations: dict[str, RemoteForeignKey] = {}
         self.reverse_relations: dict[str, RemoteForeignKey] = {}
 
@@ -192,6 +194,44 @@ class ModelOptions:
                 f"{what}: the following fields do not exist in {self.object_name}: "
                 f"{', '.join(unknown)}"
             )
+
+    # -- what Django's admin reads (a remote model is never abstract, swapped or joined) --
+
+    abstract = False
+    swapped = None
+    is_composite_pk = False
+    ordering: tuple[str, ...] = ()
+    unique_together: tuple[tuple[str, ...], ...] = ()
+    total_unique_constraints: tuple[Any, ...] = ()
+    related_fkey_lookups: tuple[Any, ...] = ()
+
+    @property
+    def app_config(self) -> Any:
+        """The Django app holding the model."""
+        return django_apps.get_app_config(self.app_label)
+
+    def get_field(self, name: str) -> Any:
+        """A Django field describing schema field ``name`` (for the admin: label, form
+        field, display); FieldDoesNotExist for other names, as Django's ``get_field``."""
+        if name == "pk":
+            name = self.pk_field
+        found = self._django_fields.get(name)
+        if found is None:
+            info = self.schema.model_fields.get(name)
+            if info is None:
+                from django.core.exceptions import FieldDoesNotExist
+
+                raise FieldDoesNotExist(f"{self.object_name} has no field named {name!r}")
+            from ._admin.fields import build_field
+
+            found = build_field(self.model, name, info, primary_key=name == self.pk_field)
+            self._django_fields[name] = found
+        return found
+
+    @property
+    def pk(self) -> Any:
+        """The primary key as a Django field (``pk.attname``, ``pk.to_python()``)."""
+        return self.get_field(self.pk_field)
 
     def attname(self, name: str) -> str:
         """The field holding ``name``: a relation's key field (``book`` → ``book_id``);
@@ -376,6 +416,12 @@ class _FieldDescriptor:
 
 class APIModelBase(type):
     """Metaclass: builds ``_meta``, field attributes, the manager and per-model exceptions."""
+
+    def __iter__(cls) -> Iterator[type]:
+        # Django's AdminSite.register() takes a model class or an iterable of them, and it
+        # tells the two apart with isinstance(x, ModelBase): a remote model reads as the
+        # iterable of itself, so admin.site.register(Book, APIModelAdmin) works.
+        return iter((cls,))
 
     def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any]) -> APIModelBase:
         cls = super().__new__(mcs, name, bases, attrs)

@@ -133,6 +133,10 @@ class QuerySet(Generic[M]):
 
     # -- plumbing ----------------------------------------------------------------------------
 
+    def _clone(self) -> Self:
+        """A copy (Django's name: its admin and paginators call it)."""
+        return self._chain()
+
     def _chain(self, **changes: Any) -> Self:
         cls = self._queryset_class or type(self)
         clone = cls.__new__(cls)

@@ -8,15 +8,35 @@ SECRET_KEY = "tests-not-secret"
 DEBUG = False
 USE_TZ = True
 INSTALLED_APPS = [
+    "django.contrib.admin",  # tests/test_admin.py
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
     "django.contrib.staticfiles",  # for django-debug-toolbar (tests/test_debug_toolbar.py)
     "debug_toolbar",
     "django_api_orm",
     "tests.localapp",
 ]
 STATIC_URL = "/static/"
-TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
 # The toolbar's middleware is added by the tests that use it (override_settings).
 DEBUG_TOOLBAR_PANELS = ["django_api_orm.debug_toolbar.APIRequestsPanel"]
 DEBUG_TOOLBAR_CONFIG = {

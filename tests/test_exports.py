@@ -34,6 +34,7 @@ EXPECTED_ALL = [
 # its exported members: a change to a module's surface must change this dict too.
 PUBLIC = {
     "django_api_orm": EXPECTED_ALL,
+    "django_api_orm.admin": ["APIModelAdmin", "APIModelForm"],
     "django_api_orm.apps": ["ApiOrmConfig"],
     "django_api_orm.async_client": ["APIResponse", "AsyncServiceClient"],
     "django_api_orm.client": ["APIResponse", "BaseServiceClient", "ServiceClient"],

@@ -1,5 +1,6 @@
 """URLs of the test process (views under test are added by the tests that need them)."""
 
+from django.contrib import admin
 from django.urls import include, path
 
 from tests import toolbar_views
@@ -13,4 +14,5 @@ urlpatterns: list[object] = [
     path("toolbar/down/", toolbar_views.down_page),
     path("toolbar/refused/", toolbar_views.refused_page),
     path("__debug__/", include("debug_toolbar.urls")),
+    path("admin/", admin.site.urls),
 ]

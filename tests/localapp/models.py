@@ -2,8 +2,8 @@
 
 from django.db import models
 
-from django_api_orm import RemoteForeignKey
-from tests.models import Novel
+from django_api_orm import APIModel, RemoteForeignKey
+from tests.models import BookSchema, Novel
 
 
 class Note(models.Model):
@@ -27,3 +27,13 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x book {self.book_id}"
+
+
+class Book(APIModel):
+    """The upstream's books as this app's remote model (its admin: tests/localapp/admin.py)."""
+
+    _schema_class = BookSchema
+    _endpoint = "books/"
+
+    def __str__(self) -> str:
+        return str(self.title)
