@@ -11,7 +11,7 @@ NODE_STAMP := $(NODE_SERVERS)/node_modules/.installed
 SEED_VENV := .venv-seed
 SEED_STAMP := $(SEED_VENV)/.installed
 
-.PHONY: install node-servers test test-newest lint typecheck demo serve bench docs clean clean-newest
+.PHONY: install node-servers test test-newest test-browser lint typecheck demo serve bench docs clean clean-newest
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,14 @@ test: $(STAMP) $(NODE_STAMP)
 # .newest/ (see .ci/test-newest; needs root). Not a $(STAMP) target: it has its own venv.
 test-newest:
 	bash .ci/test-newest $(PYTEST_ARGS)
+
+# The admin in headless Chromium (Debian's chromium, installed with apt when missing and
+# root), driven by Playwright: tests/test_admin_browser.py.
+test-browser: $(STAMP)
+	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	$(BIN)/python -m pip install --quiet -e ".[browser]"
+	$(BIN)/python -m pytest -p no:cacheprovider -q tests/test_admin_browser.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check django_api_orm tests example_project

@@ -39,8 +39,10 @@ class APIModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     checks_class = APIModelAdminChecks
     #: The API's own search parameter (e.g. ``"search"`` for DRF's SearchFilter).
     search_param: ClassVar[str | None] = None
-    # The "N total" next to a filtered count would cost one more request per page.
+    # The "N total" next to a filtered count would cost one more request per page, and
+    # facet counts one per filter choice.
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
 
     def get_actions(self, request: Any) -> dict[str, Any]:
         """Django's actions, with "delete selected" taking a remote queryset."""

@@ -24,6 +24,7 @@ def _urls(stack: Stack, token: str | None) -> None:
     print(f"  bookshop, HTML views      {shop}/books/   {shop}/books/1/")
     print(f"  bookshop, async JSON API  {shop}/api/books   {shop}/api/stats   {shop}/api/docs")
     print(f"  upstream books API        {api}books/?year__gte=1990&ordering=-year")
+    print(f"  admin                     {shop}/admin/   (manage.py createsuperuser first)")
     if token:
         print(f"    (the upstream wants 'Authorization: Bearer {token}')")
     print("  the report command:")

@@ -192,6 +192,7 @@ def test_options_the_api_cannot_honour_fail_the_checks() -> None:
         search_fields = ["title", "author"]
         list_editable = ["year"]
         list_display = ["title", "year"]
+        date_hierarchy = "year"
 
     site = admin.AdminSite(name="refusing")
     found = Refused(Book, site).check()
@@ -200,6 +201,7 @@ def test_options_the_api_cannot_honour_fail_the_checks() -> None:
         "django_api_orm.admin.E002",
         "django_api_orm.admin.E003",
         "django_api_orm.admin.E005",
+        "django_api_orm.admin.E006",
     } <= ids
     assert any("'author'" in message.msg for message in found)
 

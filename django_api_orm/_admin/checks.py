@@ -26,6 +26,7 @@ class APIModelAdminChecks(ModelAdminChecks):
             *self._check_api_search(admin_obj),
             *self._check_api_ordering(admin_obj),
             *self._check_api_list_editable(admin_obj),
+            *self._check_api_date_hierarchy(admin_obj),
         ]
 
     def _check_form(self, obj: Any) -> list[checks.CheckMessage]:
@@ -92,6 +93,19 @@ class APIModelAdminChecks(ModelAdminChecks):
                     "list_editable",
                     "is not supported for a remote model (edit rows in the change form)",
                     "E005",
+                )
+            ]
+        return []
+
+    def _check_api_date_hierarchy(self, obj: Any) -> list[checks.CheckMessage]:
+        if obj.date_hierarchy:
+            return [
+                _error(
+                    obj,
+                    "date_hierarchy",
+                    "needs the distinct dates of every row, which a REST API cannot give; "
+                    "use a date list_filter",
+                    "E006",
                 )
             ]
         return []

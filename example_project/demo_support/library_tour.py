@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 import textwrap
 from collections.abc import Callable, Coroutine
@@ -83,6 +84,7 @@ class LibraryTour:
         )
         step("Book.objects.filter(writer=3).select_related('writer')", self._writers)
         step("Author.objects.get(pk=5).books.count()  (the reverse accessor)", self._reverse)
+        step("GET /admin/catalog/book/  (Django's admin, test client)", self._admin)
 
     def _newest(self) -> str:
         from catalog.models import Book
@@ -194,6 +196,30 @@ class LibraryTour:
         count = author.books.count()
         expect(count == 5, f"expected 5 books by {author.name}, got {count}")
         return f"{author.name}: {count} books (GET books/?writer=5)"
+
+    def _admin(self) -> str:
+        from django.contrib.auth.models import User
+        from django.test import Client
+        from django_api_orm.testing import capture_requests
+
+        user = User.objects.filter(username="demo-admin").first()
+        if user is None:
+            user = User.objects.create_superuser("demo-admin", "admin@example.com", None)
+        client = Client(HTTP_HOST="localhost")  # one of ALLOWED_HOSTS
+        client.force_login(user)
+        with capture_requests() as sent:
+            response = client.get("/admin/catalog/book/?o=-3")
+        page = response.content.decode()
+        rows = page.count('class="action-select"')
+        expect(response.status_code == 200, f"expected 200, got {response.status_code}")
+        expect(rows == 15, f"expected a page of 15 books, got {rows}")
+        found = re.search(r"(\d+) books", page)
+        expect(found is not None, "the changelist shows no total")
+        total = found.group(1) if found else "?"
+        return (
+            f"{rows} of {total} books, newest first, in {len(sent.requests)} API requests "
+            "(a count and a page)"
+        )
 
     # -- async ------------------------------------------------------------------------------
 

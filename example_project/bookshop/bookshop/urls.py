@@ -4,6 +4,7 @@ import mimetypes
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.staticfiles import finders
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import include, path, re_path
@@ -27,6 +28,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="catalog:book-list", permanent=False)),
     path("books/", include("catalog.urls")),
     path("api/", api.urls),
+    path("admin/", admin.site.urls),
     re_path(r"^static/(?P<path>.+)$", static_file),  # STATIC_URL
 ]
 
