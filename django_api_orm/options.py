@@ -127,6 +127,7 @@ class ModelOptions:
         self.bound_service: Service | None = None
         # RemoteForeignKeys declared on this model, and those pointing at it (by accessor).
         self._django_fields: dict[str, Any] = {}  # built by get_field(), for the admin
+        self._query_contexts: dict[str, tuple[tuple[Any, int], QueryContext]] = {}
         self.relations: dict[str, RemoteForeignKey] = {}
         self.reverse_relations: dict[str, RemoteForeignKey] = {}
 
@@ -140,7 +141,17 @@ class ModelOptions:
         return services[alias or self.service_alias]
 
     def query_context(self, service: Service) -> QueryContext:
-        """What the dialect needs to check and word lookups on this model."""
+        """What the dialect needs to check and word lookups on this model (built once per
+        service, and again when the service learns of a lookup the API ignores)."""
+        version = (service, len(service.context.ignored))
+        cached = self._query_contexts.get(service.alias)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        built = self._build_query_context(service)
+        self._query_contexts[service.alias] = (version, built)
+        return built
+
+    def _build_query_context(self, service: Service) -> QueryContext:
         return QueryContext(
             service=service.alias,
             model=self.object_name,

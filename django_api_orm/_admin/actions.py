@@ -7,6 +7,7 @@ model's names attached.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,11 +34,8 @@ class _Named:
         return len(self._queryset)
 
 
+@functools.wraps(django_delete_selected)  # its name, permissions and description
 def delete_selected(modeladmin: Any, request: Any, queryset: Any) -> Any:
     """Django's delete-selected action (confirm page, then one DELETE per object)."""
     named: Any = _Named(queryset)
     return django_delete_selected(modeladmin, request, named)
-
-
-delete_selected.allowed_permissions = django_delete_selected.allowed_permissions  # type: ignore[attr-defined]
-delete_selected.short_description = django_delete_selected.short_description  # type: ignore[attr-defined]
