@@ -6,7 +6,7 @@ pydantic alias); on a Django model it is a column of the remote pk's type. Eithe
 ``review.book_id`` is the key, and ``related_name`` puts a reverse accessor on the remote
 model (``book.reviews``: a manager of reviews, or ``book.orders``: a local queryset).
 
-Batched loading (``prefetch_related``/``select_related``) lives in :mod:`.prefetch`.
+Batched loading (``prefetch_related``/``select_related``) lives in :mod:`._prefetch`.
 """
 
 from __future__ import annotations
@@ -120,6 +120,11 @@ class RemoteForeignKey(models.Field):  # type: ignore[type-arg]
         self.model = model  # type: ignore[assignment]  # a remote model, not a Django one
         self.on_remote_model = True
         meta = model._meta
+        if name in meta.fields:
+            raise ImproperlyConfigured(
+                f"{model.__name__}.{name}: a RemoteForeignKey cannot take the name of a "
+                f"schema field; name the field {self.attname!r} (an alias keeps the API's name)."
+            )
         if self.attname not in meta.fields:
             raise ImproperlyConfigured(
                 f"{model.__name__}.{name} = RemoteForeignKey({self.to.__name__}) keeps its key "

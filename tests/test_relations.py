@@ -21,7 +21,7 @@ from django_api_orm.related import aprefetch_related_objects, prefetch_related_o
 from django_api_orm.testing import assert_num_requests
 from tests.conftest import service_settings
 from tests.localapp.models import Order
-from tests.models import Author, Novel, Review
+from tests.models import Author, Novel, Review, ReviewSchema
 from tests.upstream_fixture import Upstream
 
 
@@ -353,3 +353,43 @@ def test_lookups_across_relations_are_sent_only_where_the_api_declares_them(
         assert upstream.requests(path_prefix="/api/reviews/3/") == []
         with pytest.raises(exceptions.NotSupportedError, match="across the relation"):
             Review.objects.exclude(book__title="Book 03")
+
+
+def test_a_relation_is_checked_when_its_model_is_defined() -> None:
+    from django.core.exceptions import ImproperlyConfigured
+    from pydantic import BaseModel
+
+    from django_api_orm import APIModel, RemoteForeignKey
+
+    class NoKey(BaseModel):
+        id: int | None = None
+        stars: int
+
+    with pytest.raises(ImproperlyConfigured, match="schema field 'book_id'"):
+
+        class Keyless(APIModel):
+            _schema_class = NoKey
+            _endpoint = "reviews/"
+            book = RemoteForeignKey(Novel, related_name="+")
+
+    class Both(BaseModel):
+        id: int | None = None
+        book: int
+        book_id: int
+
+    with pytest.raises(ImproperlyConfigured, match="cannot take the name of a schema field"):
+
+        class Clashing(APIModel):
+            _schema_class = Both
+            _endpoint = "reviews/"
+            book = RemoteForeignKey(Novel, related_name="+")
+
+    with pytest.raises(ImproperlyConfigured, match="related_name 'title' clashes"):
+
+        class Shadowing(APIModel):
+            _schema_class = ReviewSchema
+            _endpoint = "reviews/"
+            book = RemoteForeignKey(Novel, related_name="title")
+
+    with pytest.raises(TypeError, match="must be a remote model class"):
+        RemoteForeignKey(Order)  # type: ignore[arg-type]
