@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import quote
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from ._admin.actions import delete_selected
-from ._admin.changelist import RemoteChangeList
+from ._admin.changelist import RemoteChangeList, search_keyword
 from ._admin.checks import APIModelAdminChecks
 from ._admin.forms import APIModelForm, form_for
 
@@ -55,6 +56,15 @@ class APIModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         """The changelist over a remote queryset."""
         return RemoteChangeList
 
+    def get_changelist_instance(self, request: Any) -> Any:
+        """The changelist; a lookup the API cannot do also says why in an error message
+        (Django then shows the list without the query string's filters)."""
+        try:
+            return super().get_changelist_instance(request)
+        except IncorrectLookupParameters as error:
+            messages.error(request, str(error))
+            raise
+
     def get_form(  # type: ignore[override]
         self, request: Any, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> type[APIModelForm]:
@@ -90,9 +100,7 @@ class APIModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return queryset, False
         if self.search_param:
             return queryset.params(**{self.search_param: term}), False
-        name = self.search_fields[0]
-        lookup = {"^": "istartswith", "=": "iexact"}.get(name[:1], "icontains")
-        return queryset.filter(**{f"{name.lstrip('^=@')}__{lookup}": term}), False
+        return queryset.filter(**{search_keyword(self.search_fields[0]): term}), False
 
     def get_deleted_objects(self, objs: Any, request: Any) -> tuple[Any, ...]:
         """The objects a deletion removes (the API's own cascade cannot be seen)."""

@@ -15,14 +15,16 @@ from django.core.exceptions import FieldDoesNotExist, FieldError, ValidationErro
 
 from .. import exceptions
 
-__all__ = ["RemoteChangeList"]
+__all__ = ["RemoteChangeList", "search_keyword"]
 
 
 class RemoteChangeList(ChangeList):
     """A ChangeList whose queryset is a remote model's (see :mod:`django_api_orm.admin`)."""
 
     def get_queryset(self, request: Any, exclude_parameters: Any = None) -> Any:
-        """The rows: list filters, the remaining query-string lookups, ordering, search."""
+        """The rows: list filters, the remaining query-string lookups, ordering, search. A
+        lookup the API cannot do (typed into the URL) is an IncorrectLookupParameters, as a
+        bad lookup is for a database model."""
         (
             self.filter_specs,
             self.has_filters,
@@ -39,16 +41,35 @@ class RemoteChangeList(ChangeList):
                     if narrowed is not None:  # (a queryset's truth would fetch it)
                         qs = narrowed
             qs = qs.filter(**{key: values[-1] for key, values in self._typed(remaining).items()})
-        except (FieldError, FieldDoesNotExist, ValidationError, ValueError) as error:
+            qs = qs.order_by(*self.get_ordering(request, qs))
+            qs, _duplicates = self.model_admin.get_search_results(request, qs, self.query)
+            qs.explain()  # what the API cannot do is refused here, before any request
+        except (
+            FieldError,
+            FieldDoesNotExist,
+            ValidationError,
+            ValueError,
+            exceptions.NotSupportedError,
+        ) as error:
             raise IncorrectLookupParameters(error) from error
-        except exceptions.NotSupportedError as error:
-            raise IncorrectLookupParameters(error) from error
-        qs = qs.order_by(*self.get_ordering(request, qs))
-        qs, _duplicates = self.model_admin.get_search_results(request, qs, self.query)
         self.clear_all_filters_qs = self.get_query_string(
             new_params=remaining, remove=self.get_filters_params()
         )
         return qs
+
+    def get_results(self, request: Any) -> None:
+        """The count and the page, one request each; a filter the API was caught ignoring
+        (rows that do not match) is an IncorrectLookupParameters, as a bad lookup is for a
+        database model."""
+        try:
+            super().get_results(request)
+            if (self.show_all and self.can_show_all) or not self.multi_page:
+                # Every row on one page: one request for them all, not a walk of the
+                # API's own (maybe smaller) pages.
+                self.result_list = self.queryset[: self.result_count]
+            len(self.result_list)  # the page, fetched (and kept) here rather than lazily
+        except (exceptions.FilterIgnored, exceptions.NotSupportedError) as error:
+            raise IncorrectLookupParameters(error) from error
 
     def _typed(self, params: dict[str, Any]) -> dict[str, Any]:
         """Query-string values as the schema's types (``"1"`` → True for a boolean)."""
@@ -93,3 +114,10 @@ class RemoteChangeList(ChangeList):
         if not stable and (orderable is None or pk in orderable):
             ordering.append("pk")  # a total order, so pages neither skip nor repeat rows
         return ordering
+
+
+def search_keyword(name: str) -> str:
+    """The lookup a ``search_fields`` entry sends: ``title__icontains``; ``^title``:
+    ``title__istartswith``; ``=title``: ``title__iexact``."""
+    lookup = {"^": "istartswith", "=": "iexact"}.get(name[:1], "icontains")
+    return f"{name.lstrip('^=@')}__{lookup}"
