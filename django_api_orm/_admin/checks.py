@@ -3,16 +3,29 @@ fails at startup, naming the option and the field."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
+from django.contrib.admin import filters
 from django.contrib.admin.checks import ModelAdminChecks
 from django.core import checks
+from django.core.exceptions import FieldDoesNotExist, FieldError, ImproperlyConfigured
 from django.db import models
+
+from .. import exceptions
+from .changelist import search_keyword
 
 __all__ = ["APIModelAdminChecks"]
 
 # Field types whose list filter needs no "every distinct value" query.
 _FILTERABLE = (models.BooleanField, models.DateField)
+# Django's list filters whose query-string lookups are known (others say their own).
+_KNOWN_FILTERS = (
+    filters.BooleanFieldListFilter,
+    filters.ChoicesFieldListFilter,
+    filters.DateFieldListFilter,
+)
 
 
 class APIModelAdminChecks(ModelAdminChecks):
@@ -27,6 +40,7 @@ class APIModelAdminChecks(ModelAdminChecks):
             *self._check_api_ordering(admin_obj),
             *self._check_api_list_editable(admin_obj),
             *self._check_api_date_hierarchy(admin_obj),
+            *self._check_api_lookups(admin_obj),
         ]
 
     def _check_form(self, obj: Any) -> list[checks.CheckMessage]:
@@ -109,6 +123,77 @@ class APIModelAdminChecks(ModelAdminChecks):
                 )
             ]
         return []
+
+    def _check_api_lookups(self, obj: Any) -> list[checks.CheckMessage]:
+        """The lookups the list filters and the search send, each asked of the model's
+        queryset (``explain()``: the dialect, ``FIELD_LOOKUPS``, ``_filterable_fields`` and
+        ``_filter_lookups`` refuse what the API cannot do, before any request)."""
+        errors: list[checks.CheckMessage] = []
+        refused: set[tuple[str, str]] = set()  # one error per option and field
+        manager = obj.model._default_manager
+        for option, name, keyword, value in _sent_lookups(obj):
+            if (option, name) in refused:
+                continue
+            try:
+                manager.filter(**{keyword: value}).explain()
+            except FieldError as error:
+                refused.add((option, name))
+                errors.append(_error(obj, option, f"names {name!r}, but {error}", "E007"))
+            except exceptions.NotSupportedError as error:
+                refused.add((option, name))
+                hint = (
+                    "write a SimpleListFilter sending what the API supports"
+                    if option == "list_filter"
+                    else "set search_param to the API's own search parameter"
+                )
+                errors.append(
+                    _error(
+                        obj,
+                        option,
+                        f"names {name!r}, but {error} Declare the lookup "
+                        f"(_filter_lookups / FIELD_LOOKUPS) if the API has it, or {hint}",
+                        "E007",
+                    )
+                )
+            except ImproperlyConfigured:
+                return []  # a service not configured: api_orm.E001/E002 say so
+        return errors
+
+
+def _sent_lookups(obj: Any) -> Iterator[tuple[str, str, str, Any]]:
+    """(option, field, lookup keyword, a sample value) for each lookup the changelist can
+    send: those of Django's boolean, choices and date list filters, and the search's."""
+    meta = obj.model._meta
+    for item in obj.list_filter:
+        name, filter_class = (item[0], item[1]) if isinstance(item, list | tuple) else (item, None)
+        if not isinstance(name, str) or not (
+            filter_class is None or issubclass(filter_class, _KNOWN_FILTERS)
+        ):
+            continue
+        try:
+            field = meta.get_field(name)
+        except FieldDoesNotExist:
+            continue  # Django's admin.E116 names it
+        for keyword, value in _filter_lookups(name, field):
+            yield "list_filter", name, keyword, value
+    if obj.search_fields and not obj.search_param:
+        keyword = search_keyword(obj.search_fields[0])
+        yield "search_fields", keyword.split("__")[0], keyword, "text"
+
+
+def _filter_lookups(name: str, field: Any) -> list[tuple[str, Any]]:
+    """What Django's list filter for ``field`` puts in the query string."""
+    null = [(f"{name}__isnull", True)] if field.null else []
+    if isinstance(field, models.BooleanField):
+        return [(f"{name}__exact", True), *null]
+    if field.choices:
+        return [(f"{name}__exact", field.flatchoices[0][0])]
+    if isinstance(field, models.DateField):
+        day: Any = dt.date(2000, 1, 1)
+        if isinstance(field, models.DateTimeField):
+            day = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+        return [(f"{name}__gte", day), (f"{name}__lt", day), *null]
+    return []
 
 
 def _error(obj: Any, option: str, message: str, code: str) -> checks.Error:
