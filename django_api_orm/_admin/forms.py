@@ -9,6 +9,7 @@ as it does for any invalid form.
 
 from __future__ import annotations
 
+import enum
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
@@ -27,7 +28,7 @@ class APIModelForm(forms.Form):
 
     def __init__(self, *args: Any, instance: Any = None, **kwargs: Any) -> None:
         if instance is not None:
-            initial = {name: getattr(instance, name) for name in self._meta.fields}
+            initial = {name: _initial(getattr(instance, name)) for name in self._meta.fields}
             kwargs["initial"] = {**initial, **(kwargs.get("initial") or {})}
         super().__init__(*args, **kwargs)
         self.instance = instance
@@ -79,6 +80,12 @@ class APIModelForm(forms.Form):
         if self.errors:
             raise ValueError("The object could not be saved because the data didn't validate.")
         return self.instance
+
+
+def _initial(value: Any) -> Any:
+    """A form's initial value: an Enum member as its value (the wire's, the choice's key;
+    ``str()`` of a ``(str, Enum)`` member is its name)."""
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 def form_for(
