@@ -1,29 +1,41 @@
 """Django's admin over a remote model, with Django's test client against the real upstream.
 
-``tests/localapp/admin.py`` registers the upstream's books (25 seed rows, 10 per page).
+``tests/localapp/admin.py`` registers the upstream's books (25 seed rows, 10 per page), its
+reviews as ratings (40 rows, stars a Literal) and its narrow-books (an API ignoring filters).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import enum
 import json
 import re
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Literal
 
+import pydantic
 import pytest
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission, User
 from django.core import checks
-from django.test import Client
+from django.db import models
+from django.test import Client, override_settings
 
+from django_api_orm import APIModel
 from django_api_orm.admin import APIModelAdmin
 from django_api_orm.testing import assert_num_requests
+from tests.conftest import service_settings
 from tests.localapp.models import Book
+from tests.models import BookSchema
 from tests.upstream_fixture import Upstream
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/localapp/book/"
+RATINGS = "/admin/localapp/rating/"
+LAX = "/admin/localapp/laxbook/"
 
 
 @pytest.fixture
@@ -42,8 +54,15 @@ def staff_client(*codenames: str) -> Client:
     return client
 
 
-def titles(html: str) -> list[str]:
-    return re.findall(r'<th class="field-title"><a href="[^"]+">([^<]+)</a>', html)
+@pytest.fixture
+def fresh(upstream: Upstream) -> Iterator[Upstream]:
+    """A fresh service (its memory of ignored lookups starts empty)."""
+    with override_settings(API_ORM_SERVICES={"default": service_settings(upstream)}):
+        yield upstream
+
+
+def titles(html: str, column: str = "title") -> list[str]:
+    return re.findall(rf'<th class="field-{column}"><a href="[^"]+">([^<]+)</a>', html)
 
 
 # -- the index and the changelist ------------------------------------------------------------
@@ -88,6 +107,49 @@ def test_sorting_filtering_and_search_are_sent_to_the_api(
         found = superuser_client.get(CHANGELIST + "?q=book+2").content.decode()
     assert titles(found) == ["Book 20", "Book 21", "Book 22", "Book 23", "Book 24", "Book 25"]
     assert "title__icontains=book+2" in upstream.requests()[-1]["query"]
+
+
+def test_show_all_is_one_page_request(upstream: Upstream, superuser_client: Client) -> None:
+    with assert_num_requests(2) as sent:  # 25 rows in one request, not the API's 10 a page
+        page = superuser_client.get(CHANGELIST + "?all=").content.decode()
+    assert titles(page) == [f"Book {i:02d}" for i in range(1, 26)]
+    assert sent.requests[1].url.endswith("ordering=id&page=1&page_size=25")
+
+
+def test_a_literal_field_is_a_choices_filter_and_a_select(
+    upstream: Upstream, superuser_client: Client
+) -> None:
+    with assert_num_requests(2) as sent:
+        page = superuser_client.get(RATINGS + "?stars__exact=5").content.decode()
+    assert titles(page, "text") == [f"Review {j:02d}" for j in range(4, 40, 5)]
+    assert all("stars=5" in request.url for request in sent.requests)
+    assert all(f'href="?stars__exact={n}"' in page for n in range(1, 6))  # the filter's choices
+    form = superuser_client.get(RATINGS + "4/change/").content.decode()
+    assert re.search(r'<select name="stars"[^>]*>', form)
+    assert '<option value="5" selected>5</option>' in form
+    response = superuser_client.post(
+        RATINGS + "4/change/", {"book": "4", "stars": "3", "text": "Review 04"}
+    )
+    assert response.status_code == 302
+    sent_patch = upstream.requests()[-1]
+    assert sent_patch["method"] == "PATCH" and json.loads(sent_patch["body"]) == {"stars": 3}
+    refused = superuser_client.post(RATINGS + "4/change/", {"book": "4", "stars": "6"})
+    assert "stars" in refused.context["adminform"].form.errors  # not a choice: not sent
+    assert upstream.requests()[-1]["method"] == "GET"
+
+
+def test_a_filter_the_api_ignores_is_refused_with_a_message(
+    fresh: Upstream, superuser_client: Client
+) -> None:
+    response = superuser_client.get(LAX + "?in_stock__exact=1", follow=True)
+    assert response.redirect_chain == [(LAX + "?e=1", 302)]  # Django's bad-lookup redirect
+    (message,) = [str(m) for m in response.context["messages"]]
+    assert "does not match in_stock__exact=True: it ignores that filter" in message
+    with assert_num_requests(2):  # the list without the filter; the filter is not sent
+        again = superuser_client.get(LAX + "?in_stock__exact=1", follow=True)
+    (message,) = [str(m) for m in again.context["messages"]]
+    assert "caught ignoring in_stock__exact" in message
+    assert all("in_stock" not in r["query"] for r in fresh.requests()[-2:])
 
 
 # -- add, change, delete through the API -----------------------------------------------------
@@ -204,6 +266,76 @@ def test_options_the_api_cannot_honour_fail_the_checks() -> None:
         "django_api_orm.admin.E006",
     } <= ids
     assert any("'author'" in message.msg for message in found)
+
+
+def test_lookups_the_service_refuses_fail_the_checks(upstream: Upstream) -> None:
+    class StrictBook(APIModel):
+        _schema_class = BookSchema
+        _endpoint = "books/"
+        _filter_lookups = {"year": ["exact"], "in_stock": ["exact"]}
+
+    class StrictBookAdmin(APIModelAdmin):
+        list_filter = ["in_stock"]  # in_stock__exact: declared
+        search_fields = ["title"]  # title__icontains: not declared
+
+    with assert_num_requests(0):
+        found = StrictBookAdmin(StrictBook, admin.AdminSite(name="strict")).check()
+    assert [message.id for message in found] == ["django_api_orm.admin.E007"]
+    assert found[0].msg.startswith("StrictBookAdmin.search_fields names 'title', but ")
+    assert "title__icontains" in found[0].msg and "search_param" in found[0].msg
+
+    book_admin = admin.site.get_model_admin(Book)
+    assert book_admin.check() == []
+    narrow = {"books/": {"title": ["icontains"], "in_stock": ["in"]}}
+    with override_settings(
+        API_ORM_SERVICES={"default": service_settings(upstream, FIELD_LOOKUPS=narrow)}
+    ):
+        found = book_admin.check()
+    assert [message.id for message in found] == ["django_api_orm.admin.E007"]
+    assert found[0].msg.startswith("BookAdmin.list_filter names 'in_stock', but ")
+    assert "SimpleListFilter" in found[0].msg
+
+
+class Genre(str, enum.Enum):  # noqa: UP042 (str() of its members is "Genre.POETRY")
+    SCIENCE_FICTION = "sf"
+    POETRY = "poetry"
+
+
+class Colour(enum.Enum):  # its members do not equal their values
+    RED = "red"
+
+
+class ShelfSchema(pydantic.BaseModel):
+    id: int | None = None
+    genre: Genre = Genre.POETRY
+    colour: Colour = Colour.RED
+    stars: Literal[1, 2, 3] | None = None
+    tags: list[int] = []
+    price: decimal.Decimal | None = None
+    published: dt.date
+
+
+class Shelf(APIModel):
+    _schema_class = ShelfSchema
+    _endpoint = "shelves/"
+
+
+def test_schema_fields_become_django_fields() -> None:
+    meta: Any = Shelf._meta
+    genre, colour, stars = (meta.get_field(name) for name in ("genre", "colour", "stars"))
+    assert genre.choices == [("sf", "Science fiction"), ("poetry", "Poetry")]
+    assert colour.choices is None  # a plain Enum: a text input with its value
+    assert (
+        isinstance(stars, models.BigIntegerField) and stars.null and not stars.formfield().required
+    )
+    assert stars.choices == [(1, "1"), (2, "2"), (3, "3")]
+    assert type(meta.get_field("tags")) is models.CharField  # not an int: list[int]
+    assert isinstance(meta.get_field("price"), models.DecimalField)
+    assert meta.get_field("published").formfield().required
+    form_class = APIModelAdmin(Shelf, admin.AdminSite(name="shelves")).get_form(None)
+    form = form_class(instance=Shelf(id=1, genre=Genre.SCIENCE_FICTION, published=dt.date.today()))
+    assert form.initial["genre"] == "sf" and form.initial["colour"] == "red"
+    assert '<option value="sf" selected>' in str(form["genre"])
 
 
 def test_admin_site_register_takes_a_remote_model() -> None:

@@ -1,5 +1,8 @@
 """Local (database) models; no migrations: pytest-django creates their tables with syncdb."""
 
+from typing import Literal
+
+import pydantic
 from django.db import models
 
 from django_api_orm import APIModel, RemoteForeignKey
@@ -34,6 +37,33 @@ class Book(APIModel):
 
     _schema_class = BookSchema
     _endpoint = "books/"
+
+    def __str__(self) -> str:
+        return str(self.title)
+
+
+class RatingSchema(pydantic.BaseModel):
+    id: int | None = None
+    book: int
+    stars: Literal[1, 2, 3, 4, 5]
+    text: str = ""
+
+
+class Rating(APIModel):
+    """The upstream's reviews, their stars a choice (a select, a choices list filter)."""
+
+    _schema_class = RatingSchema
+    _endpoint = "reviews/"
+
+    def __str__(self) -> str:
+        return f"{self.stars} stars for book {self.book}"
+
+
+class LaxBook(APIModel):
+    """The upstream's books from ``narrow-books/``, which ignores most filters."""
+
+    _schema_class = BookSchema
+    _endpoint = "narrow-books/"
 
     def __str__(self) -> str:
         return str(self.title)
