@@ -94,8 +94,10 @@ def _compile(snippet: Snippet) -> Any:
         padding = snippet.line - 2  # the def line sits just above the block's first line
     else:
         source, padding = snippet.code, snippet.line - 1
-    # Padding keeps line numbers in tracebacks equal to the Markdown file's own.
-    return compile("\n" * padding + source, str(snippet.path), "exec")
+    # Padding keeps line numbers in tracebacks equal to the Markdown file's own; the
+    # block is compiled as a reader's module would be, without this file's __future__
+    # imports (postponed annotations would leave a schema's Literal[...] unresolved).
+    return compile("\n" * padding + source, str(snippet.path), "exec", dont_inherit=True)
 
 
 def run_snippet(snippet: Snippet, namespace: dict[str, Any]) -> None:
