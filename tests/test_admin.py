@@ -28,7 +28,7 @@ from django_api_orm.admin import APIModelAdmin
 from django_api_orm.testing import assert_num_requests
 from tests.conftest import service_settings
 from tests.localapp.models import Book
-from tests.models import BookSchema
+from tests.models import AsyncBook, BookSchema
 from tests.upstream_fixture import Upstream
 
 pytestmark = pytest.mark.django_db
@@ -336,6 +336,11 @@ def test_schema_fields_become_django_fields() -> None:
     form = form_class(instance=Shelf(id=1, genre=Genre.SCIENCE_FICTION, published=dt.date.today()))
     assert form.initial["genre"] == "sf" and form.initial["colour"] == "red"
     assert '<option value="sf" selected>' in str(form["genre"])
+
+
+def test_an_async_model_fails_the_checks() -> None:
+    (error,) = APIModelAdmin(AsyncBook, admin.AdminSite(name="async")).check()
+    assert error.id == "django_api_orm.admin.E008" and "AsyncBook, an AsyncAPIModel" in error.msg
 
 
 def test_admin_site_register_takes_a_remote_model() -> None:

@@ -14,6 +14,7 @@ from django.core.exceptions import FieldDoesNotExist, FieldError, ImproperlyConf
 from django.db import models
 
 from .. import exceptions
+from ..models import AsyncAPIModel
 from .changelist import search_keyword
 
 __all__ = ["APIModelAdminChecks"]
@@ -33,6 +34,17 @@ class APIModelAdminChecks(ModelAdminChecks):
 
     def check(self, admin_obj: Any, **kwargs: Any) -> list[checks.CheckMessage]:
         """Django's checks, then list_filter, search_fields, ordering and list_editable."""
+        if issubclass(admin_obj.model, AsyncAPIModel):
+            name = admin_obj.model.__name__
+            return [
+                checks.Error(
+                    f"{type(admin_obj).__name__} registers {name}, an AsyncAPIModel: its "
+                    "unprefixed methods are awaitable and Django's admin calls them "
+                    f"synchronously. Register an APIModel over the same schema and endpoint.",
+                    obj=type(admin_obj),
+                    id="django_api_orm.admin.E008",
+                )
+            ]
         return [
             *super().check(admin_obj, **kwargs),
             *self._check_api_list_filter(admin_obj),
