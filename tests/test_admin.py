@@ -172,6 +172,32 @@ def test_add_posts_to_the_api(upstream: Upstream, superuser_client: Client) -> N
     assert created["title"] == "Dune" and created["year"] == 1965 and created["in_stock"]
     entry = LogEntry.objects.get()
     assert entry.is_addition() and entry.object_id == "26" and entry.object_repr
+    stored = Book.objects.get(pk=26)  # the upstream's row
+    assert (stored.title, stored.year, stored.in_stock, stored.isbn) == ("Dune", 1965, True, None)
+
+
+def test_fieldsets_and_readonly_fields(
+    upstream: Upstream, superuser_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book_admin = admin.site.get_model_admin(Book)
+    monkeypatch.setattr(book_admin, "readonly_fields", ["isbn"])
+    monkeypatch.setattr(
+        book_admin,
+        "fieldsets",
+        [(None, {"fields": ["title", "year"]}), ("Shelf", {"fields": ["in_stock", "isbn"]})],
+    )
+    form = superuser_client.get(CHANGELIST + "8/change/").content.decode()
+    assert re.search(r"<h2[^>]*>Shelf</h2>", form)
+    assert 'name="isbn"' not in form and '<div class="readonly">isbn-8</div>' in form
+    assert 'name="author"' not in form  # not in a fieldset
+    with assert_num_requests(2):  # the object, then one PATCH
+        response = superuser_client.post(CHANGELIST + "8/change/", {"title": "Eight", "year": "8"})
+    assert response.status_code == 302
+    assert json.loads(upstream.requests()[-1]["body"]) == {
+        "title": "Eight",
+        "year": 8,
+        "in_stock": False,
+    }
 
 
 def test_change_patches_only_what_changed(upstream: Upstream, superuser_client: Client) -> None:
