@@ -33,14 +33,16 @@ class APIModelAdminChecks(ModelAdminChecks):
     """Django's ModelAdmin checks, with the ones a REST API changes."""
 
     def check(self, admin_obj: Any, **kwargs: Any) -> list[checks.CheckMessage]:
-        """Django's checks, then list_filter, search_fields, ordering and list_editable."""
+        """Django's checks, then what the API cannot do: list_filter, search_fields,
+        ordering, list_editable, date_hierarchy, the lookups the filters and the search send
+        (only the first error for an AsyncAPIModel, which the sync admin cannot use)."""
         if issubclass(admin_obj.model, AsyncAPIModel):
             name = admin_obj.model.__name__
             return [
                 checks.Error(
                     f"{type(admin_obj).__name__} registers {name}, an AsyncAPIModel: its "
                     "unprefixed methods are awaitable and Django's admin calls them "
-                    f"synchronously. Register an APIModel over the same schema and endpoint.",
+                    "synchronously. Register an APIModel over the same schema and endpoint.",
                     obj=type(admin_obj),
                     id="django_api_orm.admin.E008",
                 )
