@@ -819,41 +819,47 @@ NOTES = [
 
 # Where a bar is missed, where the time goes (cProfile of the library's runs, `--profile`).
 GAPS = [
-    "Ratios move between runs on this shared 2-core machine by several hundredths (on the "
-    "transports branch before the merges: B1 1.42-1.44x, B2 1.23-1.29x, B3.cpu 1.45-1.54x, "
-    "B4 1.33-1.36x); a bar within a few percent of its ratio may pass in one run and fail in "
-    "the next.",
-    "B1 (sync get ≤ 1.5x the fastest raw client, pycurl): at its bar (1.42x before the merge "
-    "of row verification, the ninja Mapping and the observability hooks; 1.55x after; 1.52-"
-    "1.53x after relations, with query contexts cached and queries copied cheaply). The "
-    "library costs about 90-100 µs of CPU per call above raw pycurl + pydantic (B1.cpu): about "
-    "20 µs in the driver (callbacks, header parsing, the body cap, the handle pool) and the "
-    "rest in the queryset, the plan and the model instance (`queryset.py`, `_core/`, "
-    "`models.py`, shared by every driver).",
-    "B2 (sequential aget ≤ 1.2x raw aiohttp): missed narrowly. The aiohttp driver itself is "
-    "within 3-7 % of raw aiohttp (profiled); the rest is the same per-call plan, queryset and "
-    "model cost as in B1, which weighs more against a raw client this fast. B3.cpu (CPU per "
-    "request at 1,000 in flight ≤ 1.5x) sits at its bar for the same reason; B3's wall time "
-    "passes with room.",
-    "B4 (iterate 10k rows ≤ 1.1x a raw page loop on the same transport): missed. Per page of "
-    "100 rows, building the model instances (`models.py` `_many_from_api`) costs about 250 µs "
-    "and the page walker's repeated-row check (`_core/walk.py` `pk_of`) about 80 µs; the raw "
-    "loop builds pydantic objects only. The driver adds about 40 µs per page. On httpx2 (B4.b) "
-    "the same fixed cost is a smaller share.",
+    "Ratios move between runs on this shared 2-core machine by several hundredths: two full "
+    "runs of the perf branch, minutes apart, read B1 1.44x / 1.47x, B2 1.25x / 1.14x, B3.cpu "
+    "1.49x / 1.46x, B4 1.38x / 1.33x (this table is the second, load 0.0-1.0; the first ran "
+    "at load 0.8-2.2). The code before the perf branch, run in between at load 1.7-2.5, read "
+    "B1 1.64x, B2 1.27x, B3.cpu 1.57x, B4 1.48x. A bar within a few percent of its ratio may "
+    "pass in one run and fail in the next.",
+    "B1 (sync get ≤ 1.5x the fastest raw client, pycurl): passes, with little room (1.44-1.47x; "
+    "1.53-1.64x before). The library's own Python per get(pk) went from about 32 µs to 24 µs "
+    "(in-process, no network): the pk check is not built when the row's pk is the int/str "
+    "asked for, querysets share the empty query, no exception per sync call, an int pk is not "
+    "quoted, headers are parsed in one dict(). Measured against the network that work costs "
+    "three to four times as much CPU (B1.cpu: about 120 µs above raw pycurl + pydantic), as "
+    "code run after each wait for the socket runs with cold caches: what remains is spread "
+    "over some 40 functions of the queryset, the plan, the driver and the model instance, none "
+    "above 3 µs.",
+    "B2 (sequential aget ≤ 1.2x raw aiohttp): at its bar (1.14-1.25x; 1.27x before). arun() "
+    "steps the plan without aclosing()/async for (about 3-6 µs a call), and the aiohttp driver "
+    "reads a body of declared length in one call. The driver still costs about 7-11 % of a raw "
+    "aiohttp call, most of it asyncio.timeout_at() (the call's deadline: about 3-6 µs a "
+    "request, kept: aiohttp's own total timeout rounds deadlines up to whole seconds). B3.cpu "
+    "(CPU per request at 1,000 in flight ≤ 1.5x) passes at its bar for the same reasons "
+    "(1.46-1.49x; 1.57-1.81x before); B3's wall time passes with room.",
+    "B4 (iterate 10k rows ≤ 1.1x a raw page loop on the same transport): missed (1.33-1.38x; "
+    "1.31-1.48x before). Validation of each page is the same pydantic call as raw code's; the "
+    "rest is the garbage collector and the model instances. Keeping 10k rows triggers full "
+    "collections: rows were 4 GC-tracked objects each against raw code's 2 (schema instance "
+    "and its fields-set), now 3 (instances no longer get a __dict__ until one is needed), "
+    "about 25 ms of collection per 10k rows before. The page walker now slices a page with no "
+    "repeated row as it is and does not re-parse a next link on an origin already checked; "
+    "it and the driver add about 30-40 µs per page. On httpx2 (B4.b, 1.00-1.03x) the same "
+    "fixed cost is a smaller share.",
     "B5: the page walker's repeated-row check held every pk read (about 12 MiB at 100k rows); "
-    "streaming now compares with the last 8 pages only, back to about 5.5 MiB against raw "
-    "code's 4 MiB.",
-    "B6 (import ≤ 100 ms after Django): at its bar, inside this machine's spread. The "
-    "Django-free core brought it from about 200 ms to 96 ms (B6.a 71 ms after "
-    "`django.setup()`) in one run; the full run of this table read 121 ms (B6.a 98 ms) and a "
-    "rerun of B6 alone on the idle machine 144 ms (B6.a 120 ms), while the seed package's own "
-    "import (B6.s) moved 111, 168 and 195 ms in those runs. It times `from django_api_orm "
-    "import APIModel, Manager, QuerySet` with bytecode caches: pydantic's own import is about "
-    "45-55 ms of it, Django's signal dispatcher (with asyncio) about 20 ms. "
-    "The drivers and the settings model are imported when `ready()` builds the services, "
-    "`django.db.models` only by code that receives `Q` objects, aggregates or expressions. "
-    "B6.b and B6.c pass: `ready()` imports the drivers and builds the TLS context (only for "
-    "https services) off any loop.",
+    "streaming compares with the last 8 pages only, about 4.5-5.5 MiB against raw code's "
+    "4 MiB.",
+    "B6 (import ≤ 100 ms after Django): not touched by the perf branch, and inside this "
+    "machine's spread: 96 ms (B6.a 71 ms) in one run after the Django-free core, 121-162 ms "
+    "(B6.a 87-114 ms) in the full runs of this session, the seed package's own import (B6.s) "
+    "moving as much. It times `from django_api_orm import APIModel, Manager, QuerySet` with "
+    "bytecode caches: pydantic's own import is about 45-55 ms of it, Django's signal "
+    "dispatcher (with asyncio) about 20 ms. B6.b and B6.c pass: `ready()` imports the drivers "
+    "and builds the TLS context (only for https services) off any loop.",
     "This run's server had neither httptools nor uvloop (uvicorn on h11/asyncio), so every "
     "raw time is higher than with them; ratios are what to compare.",
 ]

@@ -15,9 +15,9 @@ def sync_blocked() -> bool:
 
     ``DJANGO_ALLOW_ASYNC_UNSAFE`` lifts the check, as it does for Django's ORM (notebooks).
     """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
+    # _get_running_loop(): get_running_loop() without raising (and catching) an exception
+    # on every sync call.
+    if asyncio._get_running_loop() is None:
         return False
     return not os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
 

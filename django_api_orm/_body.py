@@ -34,6 +34,11 @@ class CappedBody:
         )
         self._raw_deflate = encoding == "deflate"
 
+    @property
+    def plain(self) -> bool:
+        """Whether the body comes as it is (no encoding to inflate)."""
+        return self._inflate is None
+
     def feed(self, data: bytes) -> None:
         """Add raw bytes from the wire; raises BodyTooLarge past the cap."""
         if self._inflate is None:

@@ -22,7 +22,6 @@ import threading
 import time
 import zlib
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping
-from contextlib import aclosing
 from typing import Any, TypeVar
 from urllib.parse import urljoin
 
@@ -347,10 +346,13 @@ class Service:
         """Carry out ``plan`` with the running loop's async driver; started sub-plans run
         concurrently."""
         outcome: list[T] = []
-        async with aclosing(self._adrive(plan, observe, outcome)) as driving:
-            async for _ in driving:
-                raise RuntimeError("This plan streams rows: use Service.astream().")
-        return outcome[0]
+        driving = self._adrive(plan, observe, outcome)
+        try:  # as run(): one step, without aclosing()'s and async for's own awaits
+            await driving.__anext__()
+        except StopAsyncIteration:
+            return outcome[0]
+        await driving.aclose()
+        raise RuntimeError("This plan streams rows: use Service.astream().")
 
     def astream(self, plan: Plan[Any]) -> AsyncGenerator[list[Any], None]:
         """Async twin of :meth:`stream`: pages started ahead keep coming while the caller
@@ -535,8 +537,10 @@ class Service:
         becomes a GET without a body."""
         if self._cookies is not None and received.set_cookies:
             self._cookies.store(prepared.url, received.set_cookies)
+        if not (self.wire.follow_redirects and received.status in _REDIRECTS):
+            return None
         location = received.headers.get("location")
-        if not (self.wire.follow_redirects and received.status in _REDIRECTS and location):
+        if not location:
             return None
         url = absolute_url("", urljoin(prepared.url, location))
         target = origin_of(url)

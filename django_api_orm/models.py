@@ -109,12 +109,15 @@ class APIModel(metaclass=APIModelBase):
                 model=cls.__name__,
                 field=field,
             ) from None
+        # An attribute, not obj.__dict__[...]: the instance keeps its inline attribute
+        # values and no dict is made per row until one is asked for (less to collect).
         new = cls.__new__
-        objs = []
+        objs: list[M] = []
+        append = objs.append
         for data in validated:
             obj = new(cls)
-            obj.__dict__["_data"] = data
-            objs.append(obj)
+            obj._data = data
+            append(obj)
         return objs
 
     # -- identity ----------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 from django.core.exceptions import FieldError
 
 from . import _observe, _prefetch, exceptions, expressions
-from ._async_safety import ensure_sync_allowed
+from ._async_safety import ensure_sync_allowed, sync_blocked
 from ._core import objects, reads, writes
 from ._core.conditions import AND, OR, Condition, Where
 from ._core.dialect import QueryContext
@@ -47,6 +47,10 @@ __all__ = ["AsyncManager", "AsyncQuerySet", "Manager", "QuerySet"]
 
 M = TypeVar("M", bound="APIModel")
 T = TypeVar("T")
+
+
+# The query of a fresh queryset, shared: queries are immutable (saves building one per call).
+_EVERY_ROW = RemoteQuery()
 
 
 def where_of(
@@ -120,7 +124,7 @@ class QuerySet(Generic[M]):
     ) -> None:
         # None for a manager declared in a model's class body, until the model binds it.
         self.model = model  # type: ignore[assignment]
-        self._query = query or RemoteQuery()
+        self._query = query or _EVERY_ROW
         self._using = using
         self._kind = "model"
         self._fields: tuple[str, ...] = ()
@@ -149,7 +153,8 @@ class QuerySet(Generic[M]):
         return self.model._meta.get_service(self._using)
 
     def _run(self, twin: str, make: Callable[..., Plan[T]], *args: Any) -> T:
-        ensure_sync_allowed(f"{self.model.__name__}.objects.{twin[1:]}", twin)
+        if sync_blocked():  # the message only when it is needed
+            ensure_sync_allowed(f"{self.model.__name__}.objects.{twin[1:]}", twin)
         service = self._service()
         with _observe.call(self.model, twin, service):
             return service.run(make(self, service.context, self._qctx(service), *args))

@@ -44,6 +44,8 @@ def _sensitive(name: str) -> bool:
 
 def encode_segment(value: Any) -> str:
     """Encode ``value`` as one path segment, or raise :class:`InvalidPrimaryKey`."""
+    if type(value) is int:  # digits and maybe "-": nothing to quote (the common pk)
+        return str(value)
     if value is None or isinstance(value, bool):
         raise InvalidPrimaryKey(f"{value!r} is not a valid primary key.")
     text = str(value)

@@ -89,6 +89,7 @@ class PageWalker:
         self._pks: set[Any] = set()
         self._recent: deque[list[Any]] = deque()
         self._followed: set[str] = set()
+        self._link_prefix: str | None = None  # see _check_link
         try:
             self.base_params = [] if query.empty else dialect.query_params(query, qctx)
         except EmptyResult:
@@ -191,7 +192,7 @@ class PageWalker:
         if page is None or not page.items:
             return [], None
         if page.next_url:  # even when unused: a link elsewhere means a hostile answer
-            check_same_origin(page.next_url, self.ctx.base_url, what="the next-page link")
+            self._check_link(page.next_url)
         if page.total is not None:
             self.total = page.total
         if self.total is not None and start >= self.total:
@@ -201,7 +202,10 @@ class PageWalker:
         fresh = self._fresh(items, request)
         first = max(0, self.low - start)
         last = len(items) if self.high is None else max(first, self.high - start)
-        kept = [items[i] for i in range(first, min(last, len(items))) if i in fresh]
+        if isinstance(fresh, range):  # no row read before: the slice of the page as it is
+            kept = items[first:last]
+        else:
+            kept = [items[i] for i in range(first, min(last, len(items))) if i in fresh]
         if self.high is not None and end >= self.high:
             return kept, None
         if self.total is not None and end >= self.total:
@@ -210,6 +214,19 @@ class PageWalker:
         if short and (planned or not (page.next_url or page.next_page is not None)):
             return kept, None
         return kept, end
+
+    def _check_link(self, url: str) -> None:
+        """Refuse a next link to another origin. A link starting with the ``scheme://host/``
+        of one checked before has that very host (the authority ends at the first "/"), so
+        it is not parsed again."""
+        known = self._link_prefix
+        if known is not None and url.startswith(known):
+            return
+        check_same_origin(url, self.ctx.base_url, what="the next-page link")
+        scheme, sep, rest = url.partition("://")
+        authority, slash, _ = rest.partition("/")
+        if sep and slash and not any(c in authority for c in "?#\\"):
+            self._link_prefix = f"{scheme}://{authority}/"
 
     def _fresh(self, items: list[Any], request: Request) -> set[int] | range:
         """The indexes of rows no earlier page held; raises when every row was read before."""

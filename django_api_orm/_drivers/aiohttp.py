@@ -75,13 +75,19 @@ class AiohttpDriver:
                         ]
                     )
                     body = wire.open_body(headers)
-                    async for chunk in response.content.iter_any():
-                        body.feed(chunk)
+                    if body.plain and headers.get("content-length", "").isdigit():
+                        # A declared length (open_body held it to the cap) and nothing to
+                        # inflate: aiohttp reads exactly that many bytes, in one call.
+                        content = await response.content.read()
+                    else:
+                        async for chunk in response.content.iter_any():
+                            body.feed(chunk)
+                        content = body.body()
                     version = response.version
                     return Received(
                         response.status,
                         headers,
-                        body.body(),
+                        content,
                         "HTTP/1.1"
                         if version is None or version == (1, 1)
                         else f"HTTP/{version[0]}.{version[1]}",

@@ -111,11 +111,14 @@ class Headers(dict[str, str]):
     @classmethod
     def of(cls, pairs: Iterable[tuple[str, str]]) -> Headers:
         """From ``(name, value)`` pairs in any case."""
+        lowered = [(name.lower(), value) for name, value in pairs]
+        headers = cls(lowered)
+        if len(headers) == len(lowered):  # no repeated name (the common case): done
+            return headers
         headers = cls()
         seen = dict.__contains__
         put = dict.__setitem__
-        for name, value in pairs:
-            key = name.lower()
+        for key, value in lowered:
             if seen(headers, key):
                 put(headers, key, f"{dict.__getitem__(headers, key)}, {value}")
             else:
@@ -125,19 +128,8 @@ class Headers(dict[str, str]):
     @classmethod
     def parse(cls, block: str) -> Headers:
         """From a raw header block (``Name: value`` lines after the status line)."""
-        headers = cls()
-        seen = dict.__contains__
-        put = dict.__setitem__
-        for line in block.split("\r\n")[1:]:
-            name, colon, value = line.partition(":")
-            if colon:
-                key = name.strip().lower()
-                value = value.strip()
-                if seen(headers, key):
-                    put(headers, key, f"{dict.__getitem__(headers, key)}, {value}")
-                else:
-                    put(headers, key, value)
-        return headers
+        parts = [line.partition(":") for line in block.split("\r\n")[1:]]
+        return cls.of([(name.strip(), value.strip()) for name, colon, value in parts if colon])
 
     def __getitem__(self, name: str) -> str:
         try:
