@@ -161,7 +161,7 @@ class Service:
         self.sync_transport = settings.sync_transport()
         self.async_transport = settings.async_transport()
         self._sync_driver: SyncDriver | None = None
-        self._pid = os.getpid()
+        self._forks = _forks_seen
         self._lock = threading.Lock()
         self._async_drivers: PerLoop[AsyncDriver] = PerLoop(self._new_async_driver, _aclose_quietly)
         self._closed = False
@@ -200,10 +200,10 @@ class Service:
     def sync_driver(self) -> SyncDriver:
         """The service's sync driver, made on first use (and anew in a forked child)."""
         driver = self._sync_driver
-        if driver is None or self._pid != os.getpid():
+        if driver is None or self._forks != _forks_seen:
             self._check_open()
             with self._lock:
-                if self._pid != os.getpid():
+                if self._forks != _forks_seen:
                     self._forget_parent_drivers()
                 if self._sync_driver is None:
                     self._sync_driver = new_sync_driver(
@@ -218,7 +218,7 @@ class Service:
     def async_driver(self) -> AsyncDriver:
         """The async driver of the running event loop, made on first use."""
         self._check_open()
-        if self._pid != os.getpid():
+        if self._forks != _forks_seen:
             with self._lock:
                 self._forget_parent_drivers()
         return self._async_drivers.get()
@@ -247,7 +247,7 @@ class Service:
         _ABANDONED.append((self._sync_driver, self._async_drivers))
         self._sync_driver = None
         self._async_drivers = PerLoop(self._new_async_driver, _aclose_quietly)
-        self._pid = os.getpid()
+        self._forks = _forks_seen
 
     def _check_open(self) -> None:
         if self._closed:
@@ -718,3 +718,16 @@ async def _aclose_quietly(driver: AsyncDriver) -> None:
 # Drivers inherited over fork(): kept referenced so their sockets are never closed by the
 # child's garbage collector (the parent still uses them).
 _ABANDONED: list[Any] = []
+
+# How many fork()s this process descends from: a service made before the last one drops
+# its drivers on next use. Counted at fork time, so no call pays a getpid() system call.
+_forks_seen = 0
+
+
+def _count_fork() -> None:
+    global _forks_seen
+    _forks_seen += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_count_fork)

@@ -28,6 +28,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from operator import attrgetter
 from typing import Any
 from urllib.parse import urlencode, urljoin
 
@@ -232,7 +233,10 @@ class PageWalker:
         """The indexes of rows no earlier page held; raises when every row was read before."""
         pks = _pks_of(items, self.qctx)
         seen = self._pks
-        repeated = {i for i, pk in enumerate(pks) if pk is not None and pk in seen}
+        if seen.isdisjoint(pks):  # the usual case, checked in C
+            repeated: set[int] = set()
+        else:
+            repeated = {i for i, pk in enumerate(pks) if pk is not None and pk in seen}
         seen.update(pks)
         seen.discard(None)
         if self.stream:
@@ -354,7 +358,10 @@ def _pks_of(items: list[Any], qctx: QueryContext) -> list[Any]:
     """The pk of each row (a dict, or a schema instance from the fast path)."""
     name = qctx.pk
     if items and not isinstance(items[0], dict):
-        pks = [getattr(row, name, None) for row in items]
+        try:  # schema instances from the fast path: every one has the field
+            pks = list(map(attrgetter(name), items))
+        except AttributeError:
+            pks = [getattr(row, name, None) for row in items]
     else:
         spec = qctx.fields.get(name)
         wire = spec.param if spec is not None else name
@@ -383,6 +390,13 @@ def _one_page_size(low: int, wanted: int, dialect: Dialect) -> int:
     return min(wanted, limit)
 
 
+def _absolute(base: str, link: str) -> str:
+    """``link`` resolved against ``base``; an absolute http(s) link (DRF's) as it is."""
+    if link.startswith(("http://", "https://")):
+        return link
+    return urljoin(base, link)
+
+
 def _read_page(ctx: ServiceContext, response: Any, qctx: QueryContext) -> Page:
     if qctx.fast_page is not None and "link" not in response.headers:
         fast = qctx.fast_page(response.content)
@@ -390,7 +404,7 @@ def _read_page(ctx: ServiceContext, response: Any, qctx: QueryContext) -> Page:
             items, total, following = fast
             if isinstance(following, int):
                 return Page(items, total, None, next_page=following)
-            next_url = urljoin(response.url, following) if following else None
+            next_url = _absolute(response.url, following) if following else None
             return Page(items, total, next_url)
     data = parse_json(response, service=ctx.alias, exact=qctx.exact_numbers)
     try:

@@ -267,10 +267,24 @@ def absolute_url(base_url: str, url: str, params: Sequence[tuple[str, str]] = ()
     if not url.isascii() or " " in url:
         url = quote(url, safe=_URL_SAFE)
     if params:
-        query = urlencode(params)  # as httpx encodes them (and explain() shows them)
+        query = encode_params(params)
         url = url.split("#", 1)[0]
         url += ("&" if "?" in url else "?") + query
     return url
+
+
+_PLAIN = re.compile(r"[\w.~-]*", re.ASCII).fullmatch  # what urlencode leaves as it is
+
+
+def encode_params(params: Sequence[tuple[str, str]]) -> str:
+    """``urlencode(params)`` (as httpx encodes them, and explain() shows them), with plain
+    names and values joined as they are."""
+    try:
+        if all(_PLAIN(name) and _PLAIN(value) for name, value in params):
+            return "&".join([f"{name}={value}" for name, value in params])
+    except TypeError:  # a value that is not a str: urlencode converts it
+        pass
+    return urlencode(params)
 
 
 def split_userinfo(url: str) -> tuple[str, str | None]:
