@@ -5,9 +5,12 @@ QuerySet`` (what a project's models module does; the package itself resolves the
 lazily, so a bare ``import django_api_orm`` costs next to nothing) right after
 ``import django``; ``import-setup`` the same after ``django.setup()`` of a project with
 ``django.contrib.auth`` (so ``django.db.models`` is loaded, as in most projects);
-``first-get --base-url URL`` times the first ``get(pk=1)`` after ``django.setup()`` (its
-``ready()`` has warmed the drivers); ``first-aget --base-url URL`` runs the first ``aget``
-and 50 more gathered on a loop in debug mode and reports the longest callback the loop ran.
+``import-own`` the same once pydantic (which every remote model's schema needs) and
+Django's signal dispatcher (loaded by ``django.setup()``) are imported, so the library's own
+share, reporting theirs as ``deps_ms``; ``first-get --base-url URL`` times the first
+``get(pk=1)`` after ``django.setup()`` (its ``ready()`` has warmed the drivers);
+``first-aget --base-url URL`` runs the first ``aget`` and 50 more gathered on a loop in
+debug mode and reports the longest callback the loop ran.
 """
 
 from __future__ import annotations
@@ -38,13 +41,25 @@ def _configure(base_url: str | None, apps: list[str]) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Measure one mode."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("import", "import-setup", "first-get", "first-aget"))
+    parser.add_argument(
+        "mode", choices=("import", "import-setup", "import-own", "first-get", "first-aget")
+    )
     parser.add_argument("--base-url")
     args = parser.parse_args(argv)
     result: dict[str, Any] = {"mode": args.mode}
     if args.mode == "import":
         import django
 
+        result["ms"] = _import_ms()
+    elif args.mode == "import-own":
+        import django
+
+        started = time.perf_counter()
+        import django.dispatch  # (loaded by django.setup() in every project)
+        import pydantic
+
+        pydantic.BaseModel  # noqa: B018  (pydantic loads its model machinery lazily)
+        result["deps_ms"] = (time.perf_counter() - started) * 1000
         result["ms"] = _import_ms()
     elif args.mode == "import-setup":
         import django

@@ -683,6 +683,13 @@ def b5(base_url: str, sizes: Sizes) -> list[Result]:
 
 def cold(mode: str, base_url: str | None = None, python: Path | None = None) -> float:
     """Milliseconds of one :mod:`benchmarks.cold` measurement in a fresh interpreter."""
+    return cold_run(mode, base_url, python)["ms"]
+
+
+def cold_run(
+    mode: str, base_url: str | None = None, python: Path | None = None
+) -> dict[str, float]:
+    """Every figure of one :mod:`benchmarks.cold` run in a fresh interpreter (``ms``...)."""
     cmd = [str(python or sys.executable), "-m", "benchmarks.cold", mode]
     if base_url:
         cmd += ["--base-url", base_url]
@@ -693,8 +700,8 @@ def cold(mode: str, base_url: str | None = None, python: Path | None = None) -> 
                           env=env)  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(f"benchmarks.cold {mode} failed:\n{done.stderr}")
-    value: float = json.loads(done.stdout.strip().splitlines()[-1])["ms"]
-    return value
+    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return {key: value for key, value in found.items() if key != "mode"}
 
 
 def seed_import_ms() -> float | None:
@@ -720,6 +727,10 @@ def b6(base_url: str, sizes: Sizes) -> list[Result]:
     medians = {
         mode: statistics.median(cold(mode, url) for _ in range(n)) for mode, url in modes.items()
     }
+    cold("import-own")
+    own_runs = [cold_run("import-own") for _ in range(n)]
+    medians["import-own"] = statistics.median(run["ms"] for run in own_runs)
+    medians["deps"] = statistics.median(run["deps_ms"] for run in own_runs)
     ms = {mode: f"{value:.1f} ms" for mode, value in medians.items()}
     results = [
         Result("B6", "from django_api_orm import APIModel, Manager, QuerySet after import django "
@@ -728,6 +739,10 @@ def b6(base_url: str, sizes: Sizes) -> list[Result]:
         Result("B6.a", "the same after django.setup() with contrib.auth (django.db.models loaded)",
                ms["import-setup"], "", ms["import-setup"], "≤ 100 ms",
                medians["import-setup"] <= 100),
+        Result("B6.d", "the library's own share: the same import once pydantic and Django's "
+               "signal dispatcher are loaded", ms["import-own"], "", ms["import-own"]),
+        Result("B6.e", "in those processes: importing pydantic's BaseModel and django.dispatch",
+               ms["deps"], "", ms["deps"]),
         Result("B6.b", "first get(pk=1) after django.setup() (connect included)", ms["first-get"],
                "", ms["first-get"], "≤ 5 ms", medians["first-get"] <= 5),
         Result("B6.c", "longest event-loop callback, first aget then 50 gathered (debug loop)",

@@ -110,6 +110,7 @@ class ModelOptions:
         # pydantic's JSON parser reads numbers as floats first).
         self.exact_numbers = _has_decimal(schema)
         self._fast_pages: dict[int, tuple[Dialect, FastPage | None]] = {}
+        self._fast_row = _row_parser(schema)
         self.accepted_names = frozenset(self.fields) | {
             info.alias for info in schema.model_fields.values() if info.alias
         }
@@ -160,6 +161,7 @@ class ModelOptions:
             filterable=self.filterable,
             orderable=self.orderable,
             fast_page=self._fast_page(service.context.dialect),
+            fast_row=None if self.exact_numbers else self._fast_row,
             field_lookups=self.filter_lookups or self._configured_lookups(service),
             exact_numbers=self.exact_numbers,
             refused=frozenset(
@@ -325,6 +327,20 @@ def _envelope_parser(
         except (pydantic.ValidationError, ValueError):
             return None  # not this shape (a bare list, an error): the generic route explains
         return page.rows, getattr(page, "total", None), getattr(page, "next", None)
+
+    return parse
+
+
+def _row_parser(schema: type[BaseModel]) -> Callable[[bytes], Any]:
+    """One object validated straight from JSON bytes, or None (not this shape, or a
+    mismatch: the generic route then explains it, naming the field)."""
+    validate = schema.__pydantic_validator__.validate_json
+
+    def parse(content: bytes) -> Any:
+        try:
+            return validate(content)
+        except (pydantic.ValidationError, ValueError):
+            return None
 
     return parse
 

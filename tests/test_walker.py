@@ -274,6 +274,34 @@ def test_overlapping_pages_read_and_write_each_row_once() -> None:
         assert deleted == len(deletes) == len({r.path for r in deletes}) == 23
 
 
+def _doubled(fake: FakeService) -> Any:
+    """A service whose page 1 lists row 3 twice (a hostile or buggy join)."""
+    base = fake.handle
+
+    def handle(method: str, url: str, headers: Any, body: bytes) -> Any:
+        status, head, content = base(method, url, headers, body)
+        if method == "GET" and "page=2" not in url:
+            page = json.loads(content)
+            page["results"].insert(3, page["results"][2])
+            content = json.dumps(page).encode()
+        return status, head, content
+
+    return handle
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_a_page_listing_a_row_twice_is_refused(streaming: bool) -> None:
+    # Dropping the copy would not do: the page's length tells where the next page starts.
+    for fake in install("drf-page"):
+        services["drf-page"].use_handler(_doubled(fake))
+        books = Book.objects.using("drf-page").all()
+        with pytest.raises(exceptions.PaginationError, match=r"same row twice \(pk=3\)"):
+            list(books.iterator(chunk_size=10) if streaming else books)
+        with pytest.raises(exceptions.PaginationError, match="same row twice"):
+            books.delete()
+        assert not [r for r in fake.requests if r.method == "DELETE"]
+
+
 # -- the event loop stays responsive --------------------------------------------------------------
 
 

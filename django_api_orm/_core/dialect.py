@@ -97,6 +97,8 @@ class QueryContext:
     fast_page: Callable[[bytes], tuple[list[Any], int | None, str | int | None] | None] | None = (
         None
     )
+    # The same for one object: JSON bytes -> the schema instance, or None (generic route).
+    fast_row: Callable[[bytes], Any] | None = None
 
 
 def _is_int(value: Any) -> bool:

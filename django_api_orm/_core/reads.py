@@ -41,7 +41,7 @@ def get(src: Source, ctx: ServiceContext, qctx: QueryContext) -> Plan[Any]:
     pk = src._pk_value()
     if pk is not None:
         answer = yield from objects.retrieve(
-            ctx, src.endpoint, pk, qctx.model, exact=qctx.exact_numbers
+            ctx, src.endpoint, pk, qctx.model, exact=qctx.exact_numbers, fast=qctx.fast_row
         )
         if answer is None or answer.data is None:
             raise src._does_not_exist()

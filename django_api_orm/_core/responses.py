@@ -6,7 +6,6 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from pydantic_core import from_json
@@ -67,6 +66,8 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
+    from email.utils import parsedate_to_datetime  # rare: most servers send seconds
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -12,9 +12,10 @@ header, a bare list. The walker never trusts the API blindly:
   flight, started as slots free). The walk stops at the first empty or short page, and a
   page that starts past the total is never returned as rows (json-server answers a page past
   the end with its last page).
-* **Bounded work.** A page whose rows were all read already, or a next link/cursor already
-  followed, raises :class:`~django_api_orm.exceptions.PaginationError`; rows repeated by an
-  overlapping page are read once; more than ``MAX_PAGES`` requests in one evaluation raise
+* **Bounded work.** A page whose rows were all read already, a page listing one row twice,
+  or a next link/cursor already followed, raises
+  :class:`~django_api_orm.exceptions.PaginationError`; rows repeated by an overlapping page
+  are read once; more than ``MAX_PAGES`` requests in one evaluation raise
   :class:`~django_api_orm.exceptions.TooManyPages` (before sending, when the total says so).
 
 Worked example: ``[30:70]`` with pages of 25 fetches page index 1 (rows 25-49), keeps rows
@@ -88,7 +89,7 @@ class PageWalker:
         # only the last few pages' (memory stays flat; a loop longer than that window still
         # ends at MAX_PAGES).
         self._pks: set[Any] = set()
-        self._recent: deque[list[Any]] = deque()
+        self._recent: deque[set[Any]] = deque()
         self._followed: set[str] = set()
         self._link_prefix: str | None = None  # see _check_link
         try:
@@ -230,19 +231,28 @@ class PageWalker:
             self._link_prefix = f"{scheme}://{authority}/"
 
     def _fresh(self, items: list[Any], request: Request) -> set[int] | range:
-        """The indexes of rows no earlier page held; raises when every row was read before."""
-        pks = _pks_of(items, self.qctx)
+        """The indexes of rows no earlier page held; raises when every row was read before,
+        or when a page lists a row twice."""
+        pks, page = _pks_of(items, self.qctx)
         seen = self._pks
-        if seen.isdisjoint(pks):  # the usual case, checked in C
+        if len(page) == len(pks) and seen.isdisjoint(page):  # the usual case, checked in C
+            seen |= page
             repeated: set[int] = set()
-        else:
+        else:  # a row without pk, or one read before: look at each
+            if len(page) + pks.count(None) < len(pks):
+                twice = next(pk for pk in page if pks.count(pk) > 1)
+                self._error(
+                    exceptions.PaginationError,
+                    f"a page lists the same row twice (pk={twice!r}): its rows cannot be "
+                    "told apart, and where the next page starts is unknown",
+                    request,
+                )
             repeated = {i for i, pk in enumerate(pks) if pk is not None and pk in seen}
-        seen.update(pks)
-        seen.discard(None)
+            seen |= page
         if self.stream:
-            self._recent.append(pks)
+            self._recent.append(page)
             if len(self._recent) > STREAM_PK_WINDOW:
-                seen.difference_update(self._recent.popleft())
+                seen -= self._recent.popleft()
         if not repeated:
             return range(len(items))
         if len(repeated) == len(items):
@@ -354,8 +364,9 @@ def _has_more(page: Page, end: int) -> bool:
     return page.total is not None and page.total > end
 
 
-def _pks_of(items: list[Any], qctx: QueryContext) -> list[Any]:
-    """The pk of each row (a dict, or a schema instance from the fast path)."""
+def _pks_of(items: list[Any], qctx: QueryContext) -> tuple[list[Any], set[Any]]:
+    """The pk of each row (a dict, or a schema instance from the fast path), and the set of
+    those that are not None."""
     name = qctx.pk
     if items and not isinstance(items[0], dict):
         try:  # schema instances from the fast path: every one has the field
@@ -367,10 +378,12 @@ def _pks_of(items: list[Any], qctx: QueryContext) -> list[Any]:
         wire = spec.param if spec is not None else name
         pks = [row.get(wire) if isinstance(row, dict) else None for row in items]
     try:
-        set(pks)
+        page = set(pks)
     except TypeError:  # an unhashable pk (a nested object): compared by its repr
         pks = [None if pk is None else repr(pk) for pk in pks]
-    return pks
+        page = set(pks)
+    page.discard(None)
+    return pks, page
 
 
 def _one_page_size(low: int, wanted: int, dialect: Dialect) -> int:

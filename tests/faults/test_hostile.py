@@ -475,7 +475,7 @@ def test_schema_mismatch_names_model_and_field(
 def test_schema_mismatch_in_a_list_names_model_and_field(
     upstream: Upstream, row: dict[str, Any], field: str
 ) -> None:
-    envelope = {"count": 2, "next": None, "results": [ROWS[0], row]}
+    envelope = {"count": 2, "next": None, "results": [ROWS[0], {**row, "id": 2}]}
     upstream.fault(path_prefix="/api/books/", status=200, body=envelope)
     with pytest.raises(exc.ResponseError) as info:
         list(Book.objects.all())
