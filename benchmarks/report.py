@@ -103,6 +103,7 @@ def alternate(variants: Variants, reps: int, *, warmup: int = 1) -> Samples:
             if isinstance(outcome, Timed):
                 wall, cpu = outcome.wall, outcome.cpu
             samples.add(name, wall, cpu)
+            del outcome  # its rows must not live on into (and tax) the next variant's run
     return samples
 
 
@@ -121,6 +122,7 @@ async def async_alternate(variants: AsyncVariants, reps: int, *, warmup: int = 1
             if isinstance(outcome, Timed):
                 wall, cpu = outcome.wall, outcome.cpu
             samples.add(name, wall, cpu)
+            del outcome  # its rows must not live on into (and tax) the next variant's run
     return samples
 
 
