@@ -834,47 +834,49 @@ NOTES = [
 
 # Where a bar is missed, where the time goes (cProfile of the library's runs, `--profile`).
 GAPS = [
-    "Ratios move between runs on this shared 2-core machine by several hundredths: two full "
-    "runs of the perf branch, minutes apart, read B1 1.44x / 1.47x, B2 1.25x / 1.14x, B3.cpu "
-    "1.49x / 1.46x, B4 1.38x / 1.33x (this table is the second, load 0.0-1.0; the first ran "
-    "at load 0.8-2.2). The code before the perf branch, run in between at load 1.7-2.5, read "
-    "B1 1.64x, B2 1.27x, B3.cpu 1.57x, B4 1.48x. A bar within a few percent of its ratio may "
-    "pass in one run and fail in the next.",
-    "B1 (sync get ≤ 1.5x the fastest raw client, pycurl): passes, with little room (1.44-1.47x; "
-    "1.53-1.64x before). The library's own Python per get(pk) went from about 32 µs to 24 µs "
-    "(in-process, no network): the pk check is not built when the row's pk is the int/str "
-    "asked for, querysets share the empty query, no exception per sync call, an int pk is not "
-    "quoted, headers are parsed in one dict(). Measured against the network that work costs "
-    "three to four times as much CPU (B1.cpu: about 120 µs above raw pycurl + pydantic), as "
-    "code run after each wait for the socket runs with cold caches: what remains is spread "
-    "over some 40 functions of the queryset, the plan, the driver and the model instance, none "
-    "above 3 µs.",
-    "B2 (sequential aget ≤ 1.2x raw aiohttp): at its bar (1.14-1.25x; 1.27x before). arun() "
-    "steps the plan without aclosing()/async for (about 3-6 µs a call), and the aiohttp driver "
-    "reads a body of declared length in one call. The driver still costs about 7-11 % of a raw "
-    "aiohttp call, most of it asyncio.timeout_at() (the call's deadline: about 3-6 µs a "
-    "request, kept: aiohttp's own total timeout rounds deadlines up to whole seconds). B3.cpu "
-    "(CPU per request at 1,000 in flight ≤ 1.5x) passes at its bar for the same reasons "
-    "(1.46-1.49x; 1.57-1.81x before); B3's wall time passes with room.",
-    "B4 (iterate 10k rows ≤ 1.1x a raw page loop on the same transport): missed (1.33-1.38x; "
-    "1.31-1.48x before). Validation of each page is the same pydantic call as raw code's; the "
-    "rest is the garbage collector and the model instances. Keeping 10k rows triggers full "
-    "collections: rows were 4 GC-tracked objects each against raw code's 2 (schema instance "
-    "and its fields-set), now 3 (instances no longer get a __dict__ until one is needed), "
-    "about 25 ms of collection per 10k rows before. The page walker now slices a page with no "
-    "repeated row as it is and does not re-parse a next link on an origin already checked; "
-    "it and the driver add about 30-40 µs per page. On httpx2 (B4.b, 1.00-1.03x) the same "
-    "fixed cost is a smaller share.",
-    "B5: the page walker's repeated-row check held every pk read (about 12 MiB at 100k rows); "
-    "streaming compares with the last 8 pages only, about 4.5-5.5 MiB against raw code's "
-    "4 MiB.",
-    "B6 (import ≤ 100 ms after Django): not touched by the perf branch, and inside this "
-    "machine's spread: 96 ms (B6.a 71 ms) in one run after the Django-free core, 121-162 ms "
-    "(B6.a 87-114 ms) in the full runs of this session, the seed package's own import (B6.s) "
-    "moving as much. It times `from django_api_orm import APIModel, Manager, QuerySet` with "
-    "bytecode caches: pydantic's own import is about 45-55 ms of it, Django's signal "
-    "dispatcher (with asyncio) about 20 ms. B6.b and B6.c pass: `ready()` imports the drivers "
-    "and builds the TLS context (only for https services) off any loop.",
+    "Ratios move between runs on this shared 2-core VM by up to a tenth, at the same load "
+    "(0.2-0.9, the benchmark's own): three full runs of this code, minutes apart, read B1 "
+    "1.42x / 1.44x / 1.46x, B2 1.29x / 1.22x / 1.27x, B3.cpu 1.35x / 1.28x / 1.56x, B4 1.22x "
+    "/ 1.36x / 1.36x, B6 96 / 94 / 137 ms (this table is the third). A bar within a tenth of "
+    "its ratio may pass in one run and fail in the next; the ranges are what to read.",
+    "B1 (sync get ≤ 1.5x the fastest raw client, pycurl): passes in every run (1.42-1.46x). "
+    "A warm get(pk) runs about 20 µs of the library's Python (in-process, no network); against "
+    "the network that costs three to four times as much CPU (B1.cpu), as code run after each "
+    "wait for the socket runs with cold caches. get(pk) now validates the body straight from "
+    "bytes, as pages are, and no call pays a getpid() system call (a fork is counted when it "
+    "happens). What remains is spread over some 40 functions of the queryset, the plan, the "
+    "driver and the model instance, none above 3 µs.",
+    "B2 (sequential aget ≤ 1.2x raw aiohttp): at its bar, and over it in most runs "
+    "(1.22-1.29x; the code at the start of this session, run alternately with this code for "
+    "B2 alone, read 1.19x / 1.24x against 1.19x / 1.30x: no change beyond the noise). The "
+    "driver costs about 30-45 µs of a 400-550 µs call over raw aiohttp, most of it the call's "
+    "deadline (asyncio.timeout_at: aiohttp's own total timeout rounds deadlines of 5 s and "
+    "more up to whole seconds) and the headers read into the library's case-insensitive "
+    "dict; the queryset and the plan about 90 µs more. B3's wall time passes with room "
+    "(1.02-1.11x); its CPU per request (1.28-1.56x) passes in two runs of three.",
+    "B4 (iterate 10k rows ≤ 1.1x a raw page loop on the same transport): missed on pycurl "
+    "(1.22-1.39x over five runs), met on httpx2 (B4.b, 0.98-1.02x), where the same fixed "
+    "cost is a smaller share. Decomposed in-process: with the garbage collector off the ratio "
+    "is about 1.28x; with rows handed out as bare schema instances (no model instance) still "
+    "1.20-1.25x, so the model instances and their collection are the smaller part. The larger "
+    "part is per page: the driver's send is 35-50 µs over a bare pycurl perform (header "
+    "parsing, the body cap, the pool and the deadline: about 7 µs warm, five times that after "
+    "the socket wait), and the plan and page walker another 50-70 µs (the repeated-row check "
+    "is now one C-level set test per page, DRF's absolute next links are taken as they are, "
+    "plain query parameters are joined without urlencode). Fetching the next page while the "
+    "caller works on the current one (a thread, or libcurl's multi interface) would hide the "
+    "server's time and bring the ratio under 1.0; it is not done: it makes every sync walk "
+    "concurrent, which the retry, deadline, cancellation and per-thread request accounting "
+    "(debug toolbar, test kit) would all have to be proven against first.",
+    "B5: the page walker's repeated-row check holds the pks of the last 8 pages only when "
+    "streaming: about 4.5-5.7 MiB against raw code's 3.8-4 MiB.",
+    "B6 (import ≤ 100 ms after Django): met in two runs of three (96, 94, 137 ms); after "
+    "django.setup() (B6.a: what a project's models module pays, since Django imports models "
+    "during setup) 75-93 ms, met in all. Of B6, pydantic's model machinery and Django's "
+    "signal dispatcher (with asyncio) take 71-97 ms (B6.e): the library's own share is "
+    "25-38 ms (B6.d). B6.b (first get, 3.4-4.6 ms) and B6.c (longest loop callback, "
+    "6.0-10.0 ms: at its bar in the third run) pass: ready() imports the drivers and builds "
+    "the TLS context (only for https services) off any loop.",
     "This run's server had neither httptools nor uvloop (uvicorn on h11/asyncio), so every "
     "raw time is higher than with them; ratios are what to compare.",
 ]
