@@ -836,48 +836,52 @@ NOTES = [
 # Where a bar is missed, where the time goes (cProfile of the library's runs, `--profile`).
 GAPS = [
     "Ratios move between runs on this shared 2-core VM by up to a tenth, at the same load "
-    "(0.2-0.9, the benchmark's own): three full runs of this code, minutes apart, read B1 "
-    "1.42x / 1.44x / 1.46x, B2 1.29x / 1.22x / 1.27x, B3.cpu 1.35x / 1.28x / 1.56x, B4 1.22x "
-    "/ 1.36x / 1.36x, B6 96 / 94 / 137 ms (this table is the third). A bar within a tenth of "
-    "its ratio may pass in one run and fail in the next; the ranges are what to read.",
-    "B1 (sync get ≤ 1.5x the fastest raw client, pycurl): passes in every run (1.42-1.46x). "
+    "(0.2-0.9, the benchmark's own): four full runs of this code, minutes apart, read B1 "
+    "1.42x / 1.44x / 1.46x / 1.41x, B2 1.29x / 1.22x / 1.27x / 1.27x, B3.cpu 1.35x / 1.28x / "
+    "1.56x / 1.45x, B4 1.22x / 1.36x / 1.36x / 1.29x, B6 96 / 94 / 137 / 114 ms (this table "
+    "is the fourth). A bar within a tenth of its ratio may pass in one run and fail in the "
+    "next; the ranges are what to read.",
+    "B1 (sync get ≤ 1.5x the fastest raw client, pycurl): passes in every run (1.41-1.46x). "
     "A warm get(pk) runs about 20 µs of the library's Python (in-process, no network); against "
     "the network that costs three to four times as much CPU (B1.cpu), as code run after each "
     "wait for the socket runs with cold caches. get(pk) now validates the body straight from "
     "bytes, as pages are, and no call pays a getpid() system call (a fork is counted when it "
     "happens). What remains is spread over some 40 functions of the queryset, the plan, the "
     "driver and the model instance, none above 3 µs.",
-    "B2 (sequential aget ≤ 1.2x raw aiohttp): at its bar, and over it in most runs "
-    "(1.22-1.29x; the code at the start of this session, run alternately with this code for "
-    "B2 alone, read 1.19x / 1.24x against 1.19x / 1.30x: no change beyond the noise). The "
-    "driver costs about 30-45 µs of a 400-550 µs call over raw aiohttp, most of it the call's "
-    "deadline (asyncio.timeout_at: aiohttp's own total timeout rounds deadlines of 5 s and "
-    "more up to whole seconds) and the headers read into the library's case-insensitive "
-    "dict; the queryset and the plan about 90 µs more. B3's wall time passes with room "
-    "(1.02-1.11x); its CPU per request (1.28-1.56x) passes in two runs of three.",
+    "B2 (sequential aget ≤ 1.2x raw aiohttp): missed, just (1.22-1.29x; the code at the "
+    "start of this session, run alternately with this code for B2 alone, read 1.19x / 1.24x "
+    "against 1.19x / 1.30x: no change beyond the noise). The driver costs about 30-45 µs of "
+    "a 450-700 µs call over raw aiohttp, most of it the call's deadline (asyncio.timeout_at; "
+    "aiohttp's own total timeout rounds deadlines of 5 s and more up to whole seconds) and "
+    "the headers read into the library's case-insensitive dict; the queryset and the plan "
+    "about 90 µs more, spread thin (the async generator that drives a plan, for instance, is "
+    "about 1 µs warm). B3's wall time passes with room (1.02-1.11x); its CPU per request "
+    "(1.28-1.56x) passes in three runs of four.",
     "B4 (iterate 10k rows ≤ 1.1x a raw page loop on the same transport): missed on pycurl "
-    "(1.22-1.39x over five runs), met on httpx2 (B4.b, 0.98-1.02x), where the same fixed "
-    "cost is a smaller share. Decomposed in-process: with the garbage collector off the ratio "
-    "is about 1.28x; with rows handed out as bare schema instances (no model instance) still "
-    "1.20-1.25x, so the model instances and their collection are the smaller part. The larger "
-    "part is per page: the driver's send is 35-50 µs over a bare pycurl perform (header "
-    "parsing, the body cap, the pool and the deadline: about 7 µs warm, five times that after "
-    "the socket wait), and the plan and page walker another 50-70 µs (the repeated-row check "
-    "is now one C-level set test per page, DRF's absolute next links are taken as they are, "
-    "plain query parameters are joined without urlencode). Fetching the next page while the "
-    "caller works on the current one (a thread, or libcurl's multi interface) would hide the "
-    "server's time and bring the ratio under 1.0; it is not done: it makes every sync walk "
-    "concurrent, which the retry, deadline, cancellation and per-thread request accounting "
-    "(debug toolbar, test kit) would all have to be proven against first.",
+    "(1.22-1.39x over six runs), met on httpx2 (B4.b, 0.98-1.02x), where the same fixed cost "
+    "is a smaller share. Decomposed in-process: with the garbage collector off the ratio is "
+    "about 1.28x; with rows handed out as bare schema instances (no model instance) still "
+    "1.20-1.25x, so the model instances and their collection are the smaller part. The "
+    "larger part is per page: the driver's send is 35-50 µs over a bare pycurl perform "
+    "(header parsing, the body cap, the pool and the deadline: about 7 µs warm, five times "
+    "that after the socket wait), and the plan and page walker another 50-70 µs (the "
+    "repeated-row check is now one C-level set test per page, DRF's absolute next links are "
+    "taken as they are, plain query parameters are joined without urlencode). Fetching the "
+    "next page while the caller works on the current one (a thread, or libcurl's multi "
+    "interface) would hide the server's time and bring the ratio under 1.0; it is not done: "
+    "it makes every sync walk concurrent, which the retry, deadline, cancellation and "
+    "per-thread request accounting (debug toolbar, test kit) would all have to be proven "
+    "against first.",
     "B5: the page walker's repeated-row check holds the pks of the last 8 pages only when "
-    "streaming: about 4.5-5.7 MiB against raw code's 3.8-4 MiB.",
-    "B6 (import ≤ 100 ms after Django): met in two runs of three (96, 94, 137 ms); after "
+    "streaming: about 5.4-5.7 MiB against raw code's 3.5-4 MiB.",
+    "B6 (import ≤ 100 ms after Django): met in two runs of four (96, 94, 137, 114 ms); after "
     "django.setup() (B6.a: what a project's models module pays, since Django imports models "
     "during setup) 75-93 ms, met in all. Of B6, pydantic's model machinery and Django's "
     "signal dispatcher (with asyncio) take 71-97 ms (B6.e): the library's own share is "
-    "25-38 ms (B6.d). B6.b (first get, 3.4-4.6 ms) and B6.c (longest loop callback, "
-    "6.0-10.0 ms: at its bar in the third run) pass: ready() imports the drivers and builds "
-    "the TLS context (only for https services) off any loop.",
+    "24-38 ms (B6.d). B6.b (first get, 3.4-4.6 ms) and B6.c (longest loop callback, 1.3 ms) "
+    "pass: ready() imports the drivers and builds the TLS context (only for https services) "
+    "off any loop. B6.c read 6-10 ms in the first three runs, which took it from asyncio's "
+    "debug mode: most of that was debug mode's own stack capture at each task start.",
     "This run's server had neither httptools nor uvloop (uvicorn on h11/asyncio), so every "
     "raw time is higher than with them; ratios are what to compare.",
 ]
