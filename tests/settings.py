@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     "debug_toolbar",
     "django_api_orm",
     "tests.localapp",
+    "tests",  # remote models defined in the test modules belong to an installed app
 ]
 STATIC_URL = "/static/"
 TEMPLATES = [

@@ -372,6 +372,34 @@ def test_an_async_model_fails_the_checks() -> None:
     assert error.id == "django_api_orm.admin.E008" and "AsyncBook, an AsyncAPIModel" in error.msg
 
 
+def test_inlines_fail_the_checks_naming_the_option() -> None:
+    from tests.localapp.models import Order
+
+    class OrderInline(admin.TabularInline):  # type: ignore[type-arg]
+        model = Order
+
+    class BookWithOrdersAdmin(APIModelAdmin):
+        inlines = [OrderInline]
+
+    # Django's own inline checks would follow a ForeignKey into the remote model's _meta
+    # and end in an AttributeError; the check names the option instead.
+    (error,) = BookWithOrdersAdmin(Book, admin.AdminSite(name="inlines")).check()
+    assert error.id == "django_api_orm.admin.E009"
+    assert error.msg.startswith("BookWithOrdersAdmin.inlines is not supported")
+
+
+def test_a_model_outside_installed_apps_fails_the_checks() -> None:
+    class ScriptBook(APIModel):
+        __module__ = "scripts.sync_books"  # as if defined in a script, not an app
+        _schema_class = BookSchema
+        _endpoint = "books/"
+
+    (error,) = APIModelAdmin(ScriptBook, admin.AdminSite(name="script")).check()
+    assert error.id == "django_api_orm.admin.E010"
+    assert "'scripts.sync_books' is in no installed app" in error.msg
+    assert APIModelAdmin(Book, admin.AdminSite(name="app")).check() == []
+
+
 def test_admin_site_register_takes_a_remote_model() -> None:
     site = admin.AdminSite(name="other")
     site.register(Book, APIModelAdmin)

@@ -139,10 +139,13 @@ def isolated_models() -> Iterator[None]:
     "path", FILES_WITH_SNIPPETS, ids=[str(p.relative_to(ROOT)) for p in FILES_WITH_SNIPPETS]
 )
 def test_documented_examples_run(path: Path, upstream: Upstream, isolated_models: None) -> None:
+    from tests.localapp.models import Order  # a Django model: imported once settings are
+
     namespace: dict[str, Any] = {
-        "__name__": "docs_examples",
+        "__name__": "tests.docs_examples",  # a module of an installed app, as a reader's
         "Book": Book,
         "BookSchema": BookSchema,
+        "Order": Order,  # a local Django model with a RemoteForeignKey (docs/admin.md)
         "API_URL": f"{upstream.url}/api/",
     }
     for snippet in snippets(path):

@@ -33,9 +33,10 @@ class APIModelAdminChecks(ModelAdminChecks):
     """Django's ModelAdmin checks, with the ones a REST API changes."""
 
     def check(self, admin_obj: Any, **kwargs: Any) -> list[checks.CheckMessage]:
-        """Django's checks, then what the API cannot do: list_filter, search_fields,
-        ordering, list_editable, date_hierarchy, the lookups the filters and the search send
-        (only the first error for an AsyncAPIModel, which the sync admin cannot use)."""
+        """Django's checks, then what the API cannot do: inlines, list_filter,
+        search_fields, ordering, list_editable, date_hierarchy, the lookups the filters and
+        the search send; and that the model belongs to an installed app (only the first
+        error for an AsyncAPIModel, which the sync admin cannot use)."""
         if issubclass(admin_obj.model, AsyncAPIModel):
             name = admin_obj.model.__name__
             return [
@@ -49,12 +50,48 @@ class APIModelAdminChecks(ModelAdminChecks):
             ]
         return [
             *super().check(admin_obj, **kwargs),
+            *self._check_api_app(admin_obj),
             *self._check_api_list_filter(admin_obj),
             *self._check_api_search(admin_obj),
             *self._check_api_ordering(admin_obj),
             *self._check_api_list_editable(admin_obj),
             *self._check_api_date_hierarchy(admin_obj),
             *self._check_api_lookups(admin_obj),
+        ]
+
+    def _check_inlines(self, obj: Any) -> list[checks.CheckMessage]:
+        # Django's own inline checks would follow a ForeignKey to the parent's database
+        # table (and fail with an AttributeError on a remote model's _meta).
+        if obj.inlines:
+            return [
+                _error(
+                    obj,
+                    "inlines",
+                    "is not supported for a remote model: an inline edits rows joined to "
+                    "the parent in one database, and a RemoteForeignKey is a plain column. "
+                    "Show the related rows in a readonly field, or give the local model its "
+                    "own admin with a list_filter on the key",
+                    "E009",
+                )
+            ]
+        return []
+
+    def _check_api_app(self, obj: Any) -> list[checks.CheckMessage]:
+        from django.apps import apps
+
+        meta = obj.model._meta
+        if apps.is_installed(meta.app_label) or any(
+            config.label == meta.app_label for config in apps.get_app_configs()
+        ):
+            return []
+        return [
+            checks.Error(
+                f"{type(obj).__name__} registers {meta.object_name}, whose module "
+                f"{obj.model.__module__!r} is in no installed app (the admin lists models "
+                "by app): define the model in a module of an app in INSTALLED_APPS.",
+                obj=type(obj),
+                id="django_api_orm.admin.E010",
+            )
         ]
 
     def _check_form(self, obj: Any) -> list[checks.CheckMessage]:
