@@ -120,7 +120,13 @@ async def test_cancelled_requests_leave_the_pool_usable(upstream: Upstream, tran
     configured = service_settings(upstream, **POOL, TIMEOUT=5, ASYNC_TRANSPORT=transport)
     async with aclosing_services(default=configured):
         doomed = [asyncio.create_task(Book.objects.aget(pk=1)) for _ in range(100)]
-        await asyncio.sleep(0.3)
+        # Until the server holds a full pool (a busy machine may take longer than usual to
+        # open 10 connections), then a moment more: an 11th request must not get through.
+        for _ in range(150):  # at most 3 s
+            if len(upstream.requests("/api/books/1/")) >= 10:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
         held = len(upstream.requests("/api/books/1/"))
         for task in doomed:
             task.cancel()
