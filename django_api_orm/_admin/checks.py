@@ -80,9 +80,11 @@ class APIModelAdminChecks(ModelAdminChecks):
         from django.apps import apps
 
         meta = obj.model._meta
-        if apps.is_installed(meta.app_label) or any(
-            config.label == meta.app_label for config in apps.get_app_configs()
-        ):
+        try:
+            apps.get_app_config(meta.app_label)
+        except LookupError:
+            pass
+        else:
             return []
         return [
             checks.Error(
