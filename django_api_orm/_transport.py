@@ -21,6 +21,7 @@ import ssl
 import threading
 import time
 import zlib
+from collections import deque
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urljoin
@@ -278,9 +279,12 @@ class Service:
     # stream, arun and astream loop a plan through it. `observe` sees every send outcome
     # (api_orm_check uses it to read status, latency and HTTP version).
 
-    def run(self, plan: Plan[T], *, observe: Observer | None = None) -> T:
-        """Carry out ``plan`` with the sync driver and return its result."""
-        driving = self._drive(plan, observe)
+    def run(
+        self, plan: Plan[T], *, observe: Observer | None = None, early: _Early | None = None
+    ) -> T:
+        """Carry out ``plan`` with the sync driver and return its result (``early``: a
+        request of the plan already on the wire, see :meth:`_send_ahead`)."""
+        driving = self._drive(plan, observe, early)
         try:
             next(driving)
         except StopIteration as stop:
@@ -293,11 +297,14 @@ class Service:
         """Carry out a streaming plan, yielding each batch of rows it hands out."""
         yield from self._drive(plan, None)
 
-    def _drive(self, plan: Plan[T], observe: Observer | None) -> Generator[list[Any], None, T]:
+    def _drive(
+        self, plan: Plan[T], observe: Observer | None, early: _Early | None = None
+    ) -> Generator[list[Any], None, T]:
         driver = self.sync_driver()
         value: Any = None
         error: BaseException | None = None
         trail = _Trail()
+        later: deque[_Later] = deque()  # started sub-plans not awaited yet, in order
         try:
             while True:
                 try:
@@ -314,15 +321,38 @@ class Service:
                     continue
                 trail.note(effect)
                 try:
-                    value = self.perform(effect, driver, observe)
+                    if (
+                        early is not None
+                        and type(effect) is Send
+                        and effect.request is early.request
+                    ):
+                        early, value = None, self._send(driver, effect, early)
+                        if observe is not None:
+                            observe(value)
+                        continue
+                    value = self.perform(effect, driver, observe, later)
                 except Exception as caught:  # raised inside the plan, as `await` would
                     error = caught
-                trail.saw(value)
+                finally:
+                    trail.saw(value)
         finally:
             plan.close()
+            if early is not None:
+                self._abandon(driver, early)
+            for handle in later:
+                if handle.early is not None:
+                    self._abandon(driver, handle.early)
 
-    def perform(self, effect: Effect, driver: SyncDriver, observe: Observer | None) -> Any:
-        """Carry out one effect in sync code (a started sub-plan runs when awaited)."""
+    def perform(
+        self,
+        effect: Effect,
+        driver: SyncDriver,
+        observe: Observer | None,
+        later: deque[_Later] | None = None,
+    ) -> Any:
+        """Carry out one effect in sync code. A started sub-plan runs when it is awaited;
+        ``later`` holds those not awaited yet, and the next of them to be awaited may have
+        its first GET sent ahead (:meth:`_send_ahead`)."""
         if isinstance(effect, Send):
             outcome = self._send(driver, effect)
             if observe is not None:
@@ -333,14 +363,63 @@ class Service:
         elif isinstance(effect, Emit):
             _signal(effect).send(sender=effect.sender, **effect.kwargs)
         elif isinstance(effect, Start):
-            return effect.plan
+            handle = _Later(effect.plan, effect.ahead)
+            if later is not None:
+                later.append(handle)
+                if len(later) == 1:
+                    self._send_ahead(driver, handle)
+            return handle
         elif isinstance(effect, Await):
-            return self.run(effect.handle, observe=observe)
+            handle = effect.handle
+            if later and handle in later:
+                later.remove(handle)
+            early, handle.early = handle.early, None
+            if later:  # the next one goes out while this one is read and parsed
+                self._send_ahead(driver, later[0])
+            return self.run(handle.plan, observe=observe, early=early)
         elif isinstance(effect, Cancel):
-            effect.handle.close()
+            handle = effect.handle
+            if later and handle in later:
+                later.remove(handle)
+            if handle.early is not None:
+                self._abandon(driver, handle.early)
+                handle.early = None
+            handle.plan.close()
         else:
             raise TypeError(f"Unknown effect {effect!r}")
         return None
+
+    def _send_ahead(self, driver: SyncDriver, handle: _Later) -> None:
+        """Put the first GET of the next sub-plan to be awaited on the wire now, so the
+        server answers while the caller works on what it has (a page walk's next page).
+
+        Only a GET the plan named (``Start.ahead``), one at a time, on a driver that can
+        (pycurl), with a free connection, the circuit closed and no cookie jar to consult.
+        Its answer is read when the sub-plan sends that very request: the call's deadline,
+        retries and the ``api_request`` signal all count from there, in the caller's thread.
+        """
+        request = handle.ahead
+        begin = getattr(driver, "begin", None)
+        if (
+            request is None
+            or handle.early is not None
+            or begin is None
+            or request.method != "GET"
+            or self._cookies is not None
+            or (self.context.breaker is not None and self.context.breaker.state != "closed")
+        ):
+            return
+        prepared = self._prepare(request)
+        try:
+            token = begin(prepared)
+        except (TransportFailure, BodyTooLarge, zlib.error):
+            return  # the send proper will meet the failure and report it
+        if token is not None:
+            handle.early = _Early(request, prepared, token)
+
+    @staticmethod
+    def _abandon(driver: SyncDriver, early: _Early) -> None:
+        driver.abort(early.token)  # type: ignore[attr-defined]
 
     async def arun(self, plan: Plan[T], *, observe: Observer | None = None) -> T:
         """Carry out ``plan`` with the running loop's async driver; started sub-plans run
@@ -445,15 +524,18 @@ class Service:
 
     # -- one send --------------------------------------------------------------------------
 
-    def _send(self, driver: SyncDriver, send: Send) -> SendResult:
+    def _send(self, driver: SyncDriver, send: Send, early: _Early | None = None) -> SendResult:
         request = send.request
         started = time.perf_counter()
         deadline = time.monotonic() + (
             send.timeout if send.timeout is not None else self.wire.phases.total
         )
-        prepared = self._prepare(request)
+        prepared = self._prepare(request) if early is None else early.prepared
         try:
-            received = driver.send(prepared, deadline)
+            if early is None:
+                received = driver.send(prepared, deadline)
+            else:
+                received = driver.finish(early.token, deadline)  # type: ignore[attr-defined]
             for _ in range(self.wire.max_redirects + 1):
                 hop = self._next_hop(prepared, received)
                 if hop is None:
@@ -664,6 +746,28 @@ class Service:
         if error.kind == "redirects":
             return exceptions.RequestError(f"Too many redirects{text}", **options)
         return exceptions.RequestError(f"Request failed{text}", **options)
+
+
+class _Early:
+    """A request of a sub-plan put on the wire ahead of time, and the driver's token."""
+
+    __slots__ = ("prepared", "request", "token")
+
+    def __init__(self, request: Request, prepared: Prepared, token: Any) -> None:
+        self.request = request
+        self.prepared = prepared
+        self.token = token
+
+
+class _Later:
+    """A sub-plan a sync plan started: run when awaited (``early``: its first GET, sent)."""
+
+    __slots__ = ("ahead", "early", "plan")
+
+    def __init__(self, plan: Plan[Any], ahead: Request | None) -> None:
+        self.plan = plan
+        self.ahead = ahead
+        self.early: _Early | None = None
 
 
 class _Trail:

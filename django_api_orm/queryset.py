@@ -375,7 +375,9 @@ class QuerySet(Generic[M]):
     ) -> PageWalker:
         """The page walk of ``query`` (this queryset's by default), delivering objects built
         from each page and checked against the query (see ``_core.verify``). ``strict``
-        raises on a row that does not match, whatever the service's VERIFY mode."""
+        raises on a row that does not match, whatever the service's VERIFY mode; a strict
+        walk (the listing of a write) never reads ahead, so a refused page is the last
+        request sent."""
         query = self._query if query is None else query
         endpoint = self.model._meta.endpoint
         check = RowCheck.of(ctx, qctx, endpoint, query)
@@ -392,7 +394,14 @@ class QuerySet(Generic[M]):
             return self._shape(check.apply(objs, ctx.verify, strict=strict, trusted=trusted))
 
         return PageWalker(
-            ctx, endpoint, query, qctx, page_size=page_size, stream=stream, convert=convert
+            ctx,
+            endpoint,
+            query,
+            qctx,
+            page_size=page_size,
+            stream=stream,
+            convert=convert,
+            read_ahead=ctx.read_ahead and not strict,
         )
 
     def _fetch_all(self) -> list[Any]:

@@ -16,6 +16,7 @@ from django.core.exceptions import (
 from django.db.models import Q
 
 from django_api_orm import Manager, QuerySet, exceptions
+from django_api_orm._registry import services
 from tests.models import Book, PlainBook, PrivateBook
 from tests.upstream_fixture import Upstream
 
@@ -723,7 +724,10 @@ def test_iterator_streams_one_page_per_request(upstream: Upstream) -> None:
     assert upstream.requests() == []
     first = next(stream)
     assert first.id == 1
-    assert len(upstream.requests()) == 1  # only the first page so far
+    # The first page, and the second when the sync driver reads ahead (pycurl, READ_AHEAD).
+    ahead = hasattr(services["default"].sync_driver(), "begin")
+    assert queries(upstream)[:1] == ["page=1&page_size=7"]
+    assert len(upstream.requests()) <= 1 + ahead
     rest = list(stream)
     assert [first.id, *ids(rest)] == list(range(1, 26))
     assert queries(upstream) == [f"page={n}&page_size=7" for n in (1, 2, 3, 4)]

@@ -3,7 +3,8 @@
 A :class:`Window` starts sub-plans (``Start``) only as slots free, so a thousand planned
 requests never become a thousand tasks at once, and hands their results back in order
 (``Await``). The async driver runs started sub-plans concurrently; the sync driver runs each
-when it is awaited: both send the same requests, in the same order of results.
+when it is awaited (sending the next one's first GET ahead when the plan names it): both
+send the same requests, in the same order of results.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ DONE: Any = _Done()
 
 class Window(Generic[T]):
     """At most ``limit`` sub-plans of ``plans`` in flight; :meth:`take` returns the next
-    result in order, or :data:`DONE` when every sub-plan has been taken."""
+    result in order, or :data:`DONE` when every sub-plan has been taken. A sub-plan may come
+    as a :class:`Start` already, to name the request it sends first (``ahead``)."""
 
-    def __init__(self, plans: Iterable[Plan[T]], limit: int) -> None:
-        self._plans: Iterator[Plan[T]] = iter(plans)
+    def __init__(self, plans: Iterable[Plan[T] | Start], limit: int) -> None:
+        self._plans: Iterator[Plan[T] | Start] = iter(plans)
         self._limit = max(1, limit)
         self._handles: deque[Any] = deque()
 
@@ -42,7 +44,7 @@ class Window(Generic[T]):
             sub = next(self._plans, None)
             if sub is None:
                 return
-            self._handles.append((yield Start(sub)))
+            self._handles.append((yield sub if isinstance(sub, Start) else Start(sub)))
 
     def take(self) -> Plan[T]:
         """The next sub-plan's result (its error is raised here); the window is topped up

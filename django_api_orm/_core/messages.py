@@ -92,9 +92,15 @@ class Start:
     The async driver starts a task at once (so sub-plans run concurrently); the sync driver
     runs the sub-plan when it is awaited. A sub-plan still unawaited when the plan that
     started it ends is cancelled. Plans bound how many they start (see ``flow.Window``).
+
+    ``ahead`` is the GET the sub-plan sends first, when the plan knows it (the next page):
+    the sync driver may put it on the wire before the sub-plan runs, so the server works
+    while the caller does (see ``Service.run``). Its answer is read when the sub-plan sends
+    that very request, and the call's deadline and retries count from there.
     """
 
     plan: Plan[Any]
+    ahead: Request | None = None
 
 
 @dataclass(frozen=True, slots=True)

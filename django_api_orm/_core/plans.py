@@ -49,6 +49,9 @@ class ServiceContext:
     breaker: CircuitBreaker | None = None
     max_concurrency: int = option(10, ge=1, doc="Requests one async operation runs at once.")
     max_pages: int = option(1000, ge=1, doc="Most page requests one evaluation may send.")
+    read_ahead: bool = option(
+        True, doc="Whether a sync page walk sends the next page's request ahead of time."
+    )
     verify: Literal["raise", "drop", "off"] = option(
         "raise", doc="What a read does with a row that does not match the query."
     )

@@ -56,6 +56,11 @@ class PageWalker:
     ``convert`` turns each page's raw rows into what is delivered (the model layer builds,
     verifies and shapes objects there). After the walk, :attr:`total` is the total the API
     claimed (if any).
+
+    With ``read_ahead`` (the service's ``READ_AHEAD`` by default) each next page's fetch is
+    started naming its request (``Start.ahead``): the sync driver then sends it while this
+    page is built, checked and handed out. A refused page drops that one GET unread; the
+    listing of a write passes ``read_ahead=False``, so its refused page is the last request.
     """
 
     def __init__(
@@ -68,8 +73,10 @@ class PageWalker:
         page_size: int | None = None,
         stream: bool = False,
         convert: Callable[[list[Any]], list[Any]] | None = None,
+        read_ahead: bool | None = None,
     ) -> None:
         self.ctx = ctx
+        self.read_ahead = ctx.read_ahead if read_ahead is None else read_ahead
         self.convert = convert
         self.qctx = qctx
         self.endpoint = endpoint
@@ -139,7 +146,7 @@ class PageWalker:
             following = None
             if page is not None and position is not None:
                 following = self._next_request(page, position)
-            handle = None if following is None else (yield Start(self._fetch(following)))
+            handle = None if following is None else (yield self._start(following))
             yield from self._deliver(kept)
             if handle is None or following is None or position is None:
                 return self.rows
@@ -147,8 +154,9 @@ class PageWalker:
             kept, position = self._accept(page, position, following)
 
     def _walk_planned(self, planned: Iterator[tuple[int, Request]], kept: list[Any]) -> Plan[None]:
-        fetches = (self._fetch_at(start, request) for start, request in planned)
-        window = Window(fetches, self.ctx.max_concurrency)
+        ahead = self.read_ahead  # _planned() has checked MAX_PAGES for all of them
+        fetches = (Start(self._fetch_at(s, r), ahead=r if ahead else None) for s, r in planned)
+        window: Window[tuple[int, Request, Page | None]] = Window(fetches, self.ctx.max_concurrency)
         yield from window.fill()
         yield from self._deliver(kept)
         while (fetched := (yield from window.take())) is not DONE:
@@ -162,6 +170,12 @@ class PageWalker:
     def _fetch_at(self, start: int, request: Request) -> Plan[tuple[int, Request, Page | None]]:
         page = yield from self._fetch(request)
         return start, request, page
+
+    def _start(self, request: Request) -> Start:
+        """The next page's fetch, started; named ``ahead`` (the sync driver may send it while
+        the caller works on this page) unless MAX_PAGES would refuse it."""
+        allowed = self.read_ahead and self.requests < self.ctx.max_pages
+        return Start(self._fetch(request), ahead=request if allowed else None)
 
     def _fetch(self, request: Request) -> Plan[Page | None]:
         if self.requests >= self.ctx.max_pages:

@@ -10,6 +10,13 @@ of a request whose reused connection turned out dead (libcurl does that by itsel
 
 libcurl needs no thread of its own, so a process forked after use (gunicorn ``--preload``)
 just opens new handles in the child (the service drops the inherited driver).
+
+A request can also be put on the wire ahead of time (:meth:`CurlDriver.begin`, the next
+page of a walk) and its answer read later (:meth:`CurlDriver.finish`): the handle then runs
+in its own ``CurlMulti``, in the caller's thread, with no thread and no callback in between;
+its timeouts are kept by ``finish`` from the moment it is called, not by libcurl (which would
+count the time the caller spent elsewhere). Each handle shares its one connection between
+the two ways of sending (a ``CurlShare``), so a handle still holds at most one connection.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import pycurl
 from .._body import CappedBody
 from .base import BodyTooLarge, Headers, Prepared, Received, TransportFailure, Wire
 
-__all__ = ["CurlDriver"]
+__all__ = ["CurlDriver", "Early"]
 
 
 class _HeaderLines(list[str]):
@@ -86,12 +93,27 @@ class _Transfer:
 class _Handle:
     """A ``Curl`` handle and what it was last set to (so a run of GETs sets little)."""
 
-    __slots__ = ("curl", "lines", "method")
+    __slots__ = ("curl", "lines", "method", "multi", "share")
 
     def __init__(self, curl: pycurl.Curl) -> None:
         self.curl = curl
         self.lines: list[str] | None = None
         self.method = ""
+        self.multi: pycurl.CurlMulti | None = None  # made on the first send ahead
+        # One connection cache for perform() and the multi (each would keep its own).
+        self.share = pycurl.CurlShare()
+        self.share.setopt(pycurl.SH_SHARE, pycurl.LOCK_DATA_CONNECT)
+        curl.setopt(pycurl.SHARE, self.share)
+
+
+class Early:
+    """A request put on the wire by :meth:`CurlDriver.begin`, its answer not read yet."""
+
+    __slots__ = ("handle", "transfer")
+
+    def __init__(self, handle: _Handle, transfer: _Transfer) -> None:
+        self.handle = handle
+        self.transfer = transfer
 
 
 class CurlDriver:
@@ -123,6 +145,17 @@ class CurlDriver:
                         raise TransportFailure("timeout", "no free connection (pool timeout)")
                 finally:
                     self._waiting -= 1
+            self._busy += 1
+            if self._idle:
+                return self._idle.pop()
+        return self._new_handle()
+
+    def _idle_handle(self) -> _Handle | None:
+        """A handle at once, or None when the pool is at ``MAX_CONNECTIONS`` (never waits:
+        the caller of :meth:`begin` may be the thread that would free one)."""
+        with self._lock:
+            if self._busy >= self._wire.max_connections or self.closed:
+                return None
             self._busy += 1
             if self._idle:
                 return self._idle.pop()
@@ -185,18 +218,100 @@ class CurlDriver:
                 curl.perform()
             except pycurl.error as error:
                 raise self._failure(curl, transfer, error, deadline) from None
-            headers = transfer.finish_headers()
-            body = transfer.body or wire.open_body(headers)
+            received = self._received(curl, transfer)
             keep = True
-            return Received(
-                curl.getinfo(pycurl.RESPONSE_CODE),
-                headers,
-                body.body(),
-                "HTTP/1.1",
-                transfer.cookies,
-            )
+            return received
         finally:
             self._release(handle, keep)
+
+    def _received(self, curl: pycurl.Curl, transfer: _Transfer) -> Received:
+        headers = transfer.finish_headers()
+        body = transfer.body or self._wire.open_body(headers)
+        return Received(
+            curl.getinfo(pycurl.RESPONSE_CODE), headers, body.body(), "HTTP/1.1", transfer.cookies
+        )
+
+    # -- a send ahead of time ----------------------------------------------------------------
+
+    def begin(self, prepared: Prepared) -> Early | None:
+        """Put ``prepared`` on the wire now and return at once; None when no connection is
+        free right now (the request is then simply sent when it is needed)."""
+        handle = self._idle_handle()
+        if handle is None:
+            return None
+        curl = handle.curl
+        transfer = _Transfer(self._wire)
+        try:
+            self._set_request(handle, prepared, transfer)
+            # finish() keeps the deadline, from when it is called: libcurl's own clocks would
+            # run while the caller works elsewhere.
+            curl.setopt(pycurl.TIMEOUT_MS, 0)
+            curl.setopt(pycurl.CONNECTTIMEOUT_MS, 0)
+            if self._wire.phases.read < self._wire.phases.total:
+                curl.setopt(pycurl.LOW_SPEED_TIME, 0)
+            if handle.multi is None:
+                handle.multi = pycurl.CurlMulti()
+            handle.multi.add_handle(curl)
+            _pump(handle.multi)
+        except BaseException:
+            self._release(handle, False)
+            raise
+        return Early(handle, transfer)
+
+    def finish(self, early: Early, deadline: float) -> Received:
+        """The answer to a request :meth:`begin` sent, read by ``deadline``. The connect and
+        read timeouts count from now, as they would for :meth:`send`."""
+        handle, transfer = early.handle, early.transfer
+        curl, multi = handle.curl, handle.multi
+        assert multi is not None
+        phases = self._wire.phases
+        keep = False
+        try:
+            progress, quiet_since = -1, time.monotonic()
+            connect_by = quiet_since + phases.connect
+            while _pump(multi):
+                now = time.monotonic()
+                if now >= deadline:
+                    raise TransportFailure("timeout", "the call's deadline passed")
+                connected = curl.getinfo(pycurl.CONNECT_TIME) > 0
+                if not connected and now >= connect_by:
+                    raise TransportFailure("connect-timeout", "connect timeout")
+                seen = len(transfer.lines) + (transfer.body.size if transfer.body else 0)
+                if seen != progress:
+                    progress, quiet_since = seen, now
+                elif connected and now - quiet_since >= phases.read:
+                    raise TransportFailure("timeout", "read timeout")
+                wait = min(deadline, connect_by if not connected else quiet_since + phases.read)
+                wait -= now
+                if multi.select(wait) <= 0 and time.monotonic() - now < wait / 2:
+                    time.sleep(0.0005)  # nothing to wait on yet (e.g. DNS): don't spin
+            _, _, failed = multi.info_read()
+            if failed:
+                code, message = failed[0][1], failed[0][2]
+                raise self._failure(curl, transfer, pycurl.error(code, message), deadline)
+            received = self._received(curl, transfer)
+            keep = True
+            return received
+        finally:
+            multi.remove_handle(curl)
+            self._restore(curl)
+            self._release(handle, keep)
+
+    def abort(self, early: Early) -> None:
+        """Drop a request sent ahead whose answer is no longer wanted (its connection too)."""
+        handle = early.handle
+        try:
+            if handle.multi is not None:
+                handle.multi.remove_handle(handle.curl)
+        except pycurl.error:  # the multi went first (a stream dropped by the collector)
+            pass
+        finally:
+            self._release(handle, False)
+
+    def _restore(self, curl: pycurl.Curl) -> None:
+        phases = self._wire.phases
+        if phases.read < phases.total:
+            curl.setopt(pycurl.LOW_SPEED_TIME, max(1, math.ceil(phases.read)))
 
     def _set_request(self, handle: _Handle, prepared: Prepared, transfer: _Transfer) -> None:
         method = prepared.method
@@ -273,6 +388,14 @@ class CurlDriver:
             idle, self._idle = self._idle, []
         for handle in idle:
             handle.curl.close()
+
+
+def _pump(multi: pycurl.CurlMulti) -> int:
+    """Let libcurl do what it can without waiting; the number of transfers still running."""
+    while True:
+        status, running = multi.perform()
+        if status != pycurl.E_CALL_MULTI_PERFORM:
+            return int(running)
 
 
 _PROTOCOL_ERRORS = frozenset(
