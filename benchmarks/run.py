@@ -140,6 +140,8 @@ def setup_django(up: dict[str, BenchServer]) -> Book:
         configured["default" + suffix] = service(up["fast"].api_url, **drivers)
         configured["slow50" + suffix] = service(up["slow50"].api_url, **drivers)
         configured["slow20" + suffix] = service(up["slow20"].api_url, PAGE_SIZE=PAGE, **drivers)
+    # B4.d: the sync walk one request at a time, as the raw page loop goes.
+    configured["default_sequential"] = service(up["fast"].api_url, READ_AHEAD=False)
     configure_django(configured)
     return book_model()
 
@@ -221,6 +223,58 @@ class RawCurl:
 
     def close(self) -> None:
         self.curl.close()
+
+
+class RawCurlAhead:
+    """One libcurl handle driven through its multi interface: a request is put on the wire
+    (:meth:`begin`) and its answer read later (:meth:`finish`), in the same thread."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.curl = pycurl.Curl()
+        self.curl.setopt(pycurl.NOSIGNAL, 1)
+        self.multi = pycurl.CurlMulti()
+        self.chunks: list[bytes] = []
+
+    def _pump(self) -> int:
+        while True:
+            status, running = self.multi.perform()
+            if status != pycurl.E_CALL_MULTI_PERFORM:
+                return int(running)
+
+    def begin(self, path: str) -> None:
+        self.chunks = []
+        self.curl.setopt(pycurl.URL, self.base_url + path)
+        self.curl.setopt(pycurl.WRITEFUNCTION, self.chunks.append)
+        self.multi.add_handle(self.curl)
+        self._pump()
+
+    def finish(self) -> bytes:
+        while self._pump():
+            self.multi.select(1.0)
+        _, _, failed = self.multi.info_read()
+        self.multi.remove_handle(self.curl)
+        if failed or self.curl.getinfo(pycurl.RESPONSE_CODE) >= 400:
+            raise RuntimeError("HTTP error")
+        return b"".join(self.chunks)
+
+    def close(self) -> None:
+        self.multi.close()
+        self.curl.close()
+
+
+def raw_pages_ahead(curl: RawCurlAhead, page_size: int) -> list[BookSchema]:
+    """:func:`raw_pages` reading one page ahead: the next page's request goes out as soon as
+    its link is known, before this page's rows are added."""
+    rows: list[BookSchema] = []
+    curl.begin(f"books/?page=1&page_size={page_size}")
+    while True:
+        page = BookPage.model_validate_json(curl.finish())
+        if page.next:
+            curl.begin(page.next.removeprefix(curl.base_url))
+        rows += page.results
+        if not page.next:
+            return rows
 
 
 def raw_getter(kind: str, base_url: str, stack: contextlib.ExitStack) -> Callable[[str], bytes]:
@@ -574,6 +628,11 @@ def b4_sync(book: Book, base_url: str, sizes: Sizes) -> list[Result]:
             variants[f"library_{kind}"] = lambda o=objects: list(o.iterator(chunk_size=PAGE))
             variants[f"raw_{kind}"] = lambda g=get: raw_pages(g, PAGE, base_url)
         variants["all"] = lambda: list(book.objects.all())
+        sequential = book.objects.using("default_sequential")
+        variants["library_sequential"] = lambda: list(sequential.iterator(chunk_size=PAGE))
+        ahead = RawCurlAhead(base_url)
+        stack.callback(ahead.close)
+        variants["raw_pycurl_ahead"] = lambda: raw_pages_ahead(ahead, PAGE)
         for name, run in variants.items():
             _expect_rows(run(), rows, name)
         samples = alternate(variants, sizes.reps)
@@ -590,6 +649,10 @@ def b4_sync(book: Book, base_url: str, sizes: Sizes) -> list[Result]:
                      ("library_httpx2", "raw_httpx2"), "page"),
         ratio_result("B4.c", f"library (pycurl) vs fastest raw ({label(fastest(samples))})",
                      samples, pages, None, ("library_pycurl", fastest(samples)), "page"),
+        ratio_result("B4.d", "READ_AHEAD=False (one request at a time) vs raw on pycurl",
+                     samples, pages, None, ("library_sequential", "raw_pycurl"), "page"),
+        ratio_result("B4.e", "library vs a raw loop reading one page ahead (libcurl multi)",
+                     samples, pages, None, ("library_pycurl", "raw_pycurl_ahead"), "page"),
     ]  # fmt: skip
 
 
