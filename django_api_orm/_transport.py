@@ -23,7 +23,7 @@ import time
 import zlib
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urljoin
 
 from django.core.exceptions import ImproperlyConfigured
@@ -49,7 +49,7 @@ from ._core.messages import (
 from ._core.plans import ServiceContext
 from ._core.retry import RetryPolicy
 from ._core.urls import redact_url
-from ._drivers import AsyncDriver, SyncDriver, new_async_driver, new_sync_driver
+from ._drivers import AsyncDriver, SendsAhead, SyncDriver, new_async_driver, new_sync_driver
 from ._drivers import logs as library_logs
 from ._drivers.base import (
     BodyTooLarge,
@@ -338,10 +338,10 @@ class Service:
         finally:
             plan.close()
             if early is not None:
-                self._abandon(driver, early)
+                early.abandon()
             for handle in later:
                 if handle.early is not None:
-                    self._abandon(driver, handle.early)
+                    handle.early.abandon()
 
     def perform(
         self,
@@ -382,7 +382,7 @@ class Service:
             if later and handle in later:
                 later.remove(handle)
             if handle.early is not None:
-                self._abandon(driver, handle.early)
+                handle.early.abandon()
                 handle.early = None
             handle.plan.close()
         else:
@@ -399,27 +399,23 @@ class Service:
         retries and the ``api_request`` signal all count from there, in the caller's thread.
         """
         request = handle.ahead
-        begin = getattr(driver, "begin", None)
         if (
             request is None
             or handle.early is not None
-            or begin is None
+            or not hasattr(driver, "begin")
             or request.method != "GET"
             or self._cookies is not None
             or (self.context.breaker is not None and self.context.breaker.state != "closed")
         ):
             return
+        sender = cast(SendsAhead, driver)
         prepared = self._prepare(request)
         try:
-            token = begin(prepared)
+            token = sender.begin(prepared)
         except (TransportFailure, BodyTooLarge, zlib.error):
             return  # the send proper will meet the failure and report it
         if token is not None:
-            handle.early = _Early(request, prepared, token)
-
-    @staticmethod
-    def _abandon(driver: SyncDriver, early: _Early) -> None:
-        driver.abort(early.token)  # type: ignore[attr-defined]
+            handle.early = _Early(request, prepared, sender, token)
 
     async def arun(self, plan: Plan[T], *, observe: Observer | None = None) -> T:
         """Carry out ``plan`` with the running loop's async driver; started sub-plans run
@@ -535,7 +531,7 @@ class Service:
             if early is None:
                 received = driver.send(prepared, deadline)
             else:
-                received = driver.finish(early.token, deadline)  # type: ignore[attr-defined]
+                received = early.driver.finish(early.token, deadline)
             for _ in range(self.wire.max_redirects + 1):
                 hop = self._next_hop(prepared, received)
                 if hop is None:
@@ -749,14 +745,20 @@ class Service:
 
 
 class _Early:
-    """A request of a sub-plan put on the wire ahead of time, and the driver's token."""
+    """A request of a sub-plan put on the wire ahead of time: the driver that sent it, and
+    its token for ``finish()``/``abort()``."""
 
-    __slots__ = ("prepared", "request", "token")
+    __slots__ = ("driver", "prepared", "request", "token")
 
-    def __init__(self, request: Request, prepared: Prepared, token: Any) -> None:
+    def __init__(self, request: Request, prepared: Prepared, driver: SendsAhead, token: Any):
         self.request = request
         self.prepared = prepared
+        self.driver = driver
         self.token = token
+
+    def abandon(self) -> None:
+        """Drop the request unread (its answer is not wanted)."""
+        self.driver.abort(self.token)
 
 
 class _Later:

@@ -27,7 +27,14 @@ from typing import Any, Protocol
 
 from .base import Prepared, Received, Wire
 
-__all__ = ["AsyncDriver", "SyncDriver", "load", "new_async_driver", "new_sync_driver"]
+__all__ = [
+    "AsyncDriver",
+    "SendsAhead",
+    "SyncDriver",
+    "load",
+    "new_async_driver",
+    "new_sync_driver",
+]
 
 _MODULES = {
     "pycurl": "django_api_orm._drivers.curl",
@@ -51,6 +58,20 @@ class SyncDriver(Protocol):
     def connections(self) -> int: ...
 
     def close(self) -> None: ...
+
+
+class SendsAhead(Protocol):
+    """A sync driver that can put a request on the wire now and read its answer later (the
+    service sends a page walk's next page ahead with it; see ``Service._send_ahead``)."""
+
+    def begin(self, prepared: Prepared) -> Any:
+        """Send now; a token for :meth:`finish`, or None when no connection is free."""
+
+    def finish(self, token: Any, deadline: float) -> Received:
+        """The answer, read by ``deadline`` (raises ``TransportFailure`` as ``send`` does)."""
+
+    def abort(self, token: Any) -> None:
+        """Drop the request and its connection, unread."""
 
 
 class AsyncDriver(Protocol):
