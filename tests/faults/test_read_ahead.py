@@ -39,16 +39,20 @@ def pages(
     last: int,
     *,
     before: Callable[[int, Seen], None] = lambda number, seen: None,
+    close: bool = False,
+    say_close: bool = True,
     **fields: Any,
 ) -> Callable[[Seen, Any], None]:
     """DRF pages of ``PER_PAGE`` books up to page ``last``, 404 past it (``count``: the total
     the pages claim, None for none); ``before(number, seen)`` runs first (a delay, a
-    failure)."""
+    failure); ``close``: the server closes the connection after each answer, saying so with
+    ``Connection: close`` unless ``say_close`` is False."""
 
     def answer(seen: Seen, handler: Any) -> None:
         number = page_of(seen)
         before(number, seen)
         if number > last:
+            handler.close_connection = close
             reply(handler, 404, b'{"detail": "Invalid page."}')
             return
         first = (number - 1) * PER_PAGE + 1
@@ -64,7 +68,10 @@ def pages(
         }
         if count is not None:
             body["count"] = count
-        reply(handler, 200, json.dumps(body).encode())
+        if close:
+            handler.close_connection = True
+        said = [("Connection", "close")] if close and say_close else []
+        reply(handler, 200, json.dumps(body).encode(), said)
 
     return answer
 
@@ -140,6 +147,20 @@ def test_the_server_works_while_the_caller_does() -> None:
         elapsed = time.monotonic() - started
     # One page after another: 6 x (0.15 + 0.15) = 1.8 s. Overlapped: about 6 x 0.15 + 0.15.
     assert elapsed < 1.5, elapsed
+
+
+@pytest.mark.parametrize("say", [True, False], ids=["connection-close", "silent-close"])
+def test_pages_ahead_on_connections_the_server_closes(say: bool) -> None:
+    # Said: the next request opens a new connection. Silent: the client may find the kept
+    # connection dead only when it sends; the retry policy resends (never libcurl itself).
+    with walking(pages(None, 4, close=True, say_close=say)) as server:
+        assert [b.pk for b in Book.objects.iterator(chunk_size=PER_PAGE)] == list(range(1, 13))
+    numbers = [page_of(seen) for seen in server.seen]
+    assert sorted(set(numbers)) == [1, 2, 3, 4, 5]
+    if say:
+        assert len(numbers) == 5 and server.connections == 5
+    else:
+        assert len(numbers) <= 10  # at most one resend per page
 
 
 # -- deadlines count from when the page is needed --------------------------------------------
