@@ -150,11 +150,13 @@ class CurlDriver:
                 return self._idle.pop()
         return self._new_handle()
 
-    def _idle_handle(self) -> _Handle | None:
-        """A handle at once, or None when the pool is at ``MAX_CONNECTIONS`` (never waits:
-        the caller of :meth:`begin` may be the thread that would free one)."""
+    def _spare_handle(self) -> _Handle | None:
+        """A handle for a send ahead, or None. Never waits (the caller of :meth:`begin` may
+        be the thread that would free one), and never takes the last free connection, nor
+        one someone waits for: a send ahead holds its connection while the caller works, and
+        the caller's own requests meanwhile (``get()`` in the loop) must find one."""
         with self._lock:
-            if self._busy >= self._wire.max_connections or self.closed:
+            if self._busy + 1 >= self._wire.max_connections or self._waiting or self.closed:
                 return None
             self._busy += 1
             if self._idle:
@@ -234,9 +236,9 @@ class CurlDriver:
     # -- a send ahead of time ----------------------------------------------------------------
 
     def begin(self, prepared: Prepared) -> Early | None:
-        """Put ``prepared`` on the wire now and return at once; None when no connection is
-        free right now (the request is then simply sent when it is needed)."""
-        handle = self._idle_handle()
+        """Put ``prepared`` on the wire now and return at once; None when no connection can
+        be spared right now (the request is then simply sent when it is needed)."""
+        handle = self._spare_handle()
         if handle is None:
             return None
         curl = handle.curl

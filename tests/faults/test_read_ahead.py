@@ -24,7 +24,15 @@ from django.test import override_settings
 
 from django_api_orm import exceptions as exc
 from django_api_orm._registry import services
-from tests.faults import SYNC_TRANSPORTS, RawServer, Seen, recorded_attempts, reply, settings_for
+from tests.faults import (
+    SYNC_TRANSPORTS,
+    RawServer,
+    Seen,
+    book_json,
+    recorded_attempts,
+    reply,
+    settings_for,
+)
 from tests.models import Book
 
 PER_PAGE = 3
@@ -241,6 +249,26 @@ def test_stopping_early_drops_the_page_ahead_and_frees_its_connection() -> None:
         # The pool still works: the dropped connection was closed, not reused.
         assert Book.objects.iterator(chunk_size=PER_PAGE).__next__().pk == 1
     assert [page_of(seen) for seen in server.seen] == [1, 2, 1, 2]
+
+
+@pytest.mark.parametrize("connections", [1, 2])
+def test_a_page_ahead_never_takes_the_connection_the_loop_needs(connections: int) -> None:
+    def answer(seen: Seen, handler: Any) -> None:
+        if "/books/?" in seen.path:
+            pages(None, 3)(seen, handler)
+        else:  # a detail GET from inside the loop
+            reply(handler, 200, book_json(seen.path.rstrip("/").rsplit("/", 1)[-1]))
+
+    limits = {"MAX_CONNECTIONS": connections, "MAX_KEEPALIVE_CONNECTIONS": connections}
+    with walking(answer, TIMEOUT=2, **limits) as server:
+        started = time.monotonic()
+        for book in Book.objects.iterator(chunk_size=PER_PAGE):
+            assert Book.objects.get(pk=book.pk).pk == book.pk  # the same pool, in the loop
+        elapsed = time.monotonic() - started
+    assert elapsed < 1.5  # no wait for a connection held by the page ahead
+    # With one connection nothing is read ahead; with two, the spare one is used for it.
+    detail = [s for s in server.seen if "/books/?" not in s.path]
+    assert len(detail) == 9
 
 
 # -- bounds: MAX_PAGES and writes ------------------------------------------------------------
