@@ -145,10 +145,8 @@ class CurlDriver:
                         raise TransportFailure("timeout", "no free connection (pool timeout)")
                 finally:
                     self._waiting -= 1
-            self._busy += 1
-            if self._idle:
-                return self._idle.pop()
-        return self._new_handle()
+            idle = self._claim()
+        return idle or self._new_handle()
 
     def _spare_handle(self) -> _Handle | None:
         """A handle for a send ahead, or None. Never waits (the caller of :meth:`begin` may
@@ -158,10 +156,13 @@ class CurlDriver:
         with self._lock:
             if self._busy + 1 >= self._wire.max_connections or self._waiting or self.closed:
                 return None
-            self._busy += 1
-            if self._idle:
-                return self._idle.pop()
-        return self._new_handle()
+            idle = self._claim()
+        return idle or self._new_handle()
+
+    def _claim(self) -> _Handle | None:
+        """One more handle busy (the lock held): an idle one, or None to make a new one."""
+        self._busy += 1
+        return self._idle.pop() if self._idle else None
 
     def _new_handle(self) -> _Handle:
         curl = pycurl.Curl()
